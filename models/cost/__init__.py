@@ -1,0 +1,1 @@
+"""Cost models of fusion groups (LBDF, BRR) behind one CostModel interface."""
