@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache, partial
 
 from ..errors import FusePlanError
@@ -37,7 +38,9 @@ from .catalog import CATALOG, ZooInfo
 from .mobilenet import mobilenet_v1, mobilenet_v2
 from .resnet import resnet
 
-__all__ = ["NAMES", "BUILDERS", "ZooInfo", "build", "info", "params_before_folding"]
+__all__ = [
+    "NAMES", "BUILDERS", "ZooInfo", "ZooEntry", "build", "info", "params_before_folding", "entries",
+]
 
 NAMES: tuple[str, ...] = tuple(i.name for i in CATALOG)
 _INFO = {i.name: i for i in CATALOG}
@@ -84,3 +87,26 @@ def info(name: str) -> ZooInfo:
     if name not in _INFO:
         _check(name)
     return _INFO[name]
+
+
+@dataclass(frozen=True, slots=True)
+class ZooEntry:
+    """One line of ``fuseplan zoo``: the catalog record and, once built, what the graph holds."""
+
+    info: ZooInfo
+    built: bool
+    ops: int | None = None
+    params: int | None = None  # after BatchNorm folding, as the graph counts them
+    params_before_folding: int | None = None
+
+
+def entries() -> tuple[ZooEntry, ...]:
+    """Every zoo net in NAMES order (nets without a builder yet: built=False)."""
+    out = []
+    for name in NAMES:
+        if name in BUILDERS:
+            graph, before = _build(name)
+            out.append(ZooEntry(_INFO[name], True, graph.num_ops, graph.total_params, before))
+        else:
+            out.append(ZooEntry(_INFO[name], False))
+    return tuple(out)

@@ -48,9 +48,9 @@ CATALOG: tuple[ZooInfo, ...] = (
     _info("googlenet", "googlenet", 224, 6_624_904,
           note="without aux heads (the published count excludes them)"),
     _info("inception_v3", "inception", 299, 27_161_264, 23_834_568,
-          note="without aux heads (published count includes them)"),
+          note="without aux heads: 23,834,568 before folding (published count includes them)"),
     _info("deeplabv3_mobilenet_v3_large", "deeplabv3", 513, 11_029_328, 11_025_477,
-          note="without aux head (published count includes it)"),
+          note="without aux head: 11,025,477 before folding (published count includes it)"),
     _info("mobilenet_v1", "mobilenet", 224, 4_231_976,
           note="1.0-224, torchvision style; Keras' trainable count"),
 )
