@@ -161,8 +161,20 @@ class NetBuilder:
 
     # ----- activations (elementwise, no parameters) -----
     def act(self, x: int, kind: str) -> int:
-        """Relu, Clip (ReLU6), Sigmoid, HardSigmoid, HardSwish ... in the current scope."""
+        """Relu, Clip (ReLU6), Sigmoid, HardSwish ... in the current scope.
+
+        nn.Hardsigmoid is ``HardSigmoid`` with alpha=1/6 (use :meth:`hardsigmoid`); nn.SiLU is
+        Sigmoid + Mul (use :meth:`silu`).
+        """
         return self._add(kind, [x], self.shape(x))
+
+    def hardsigmoid(self, x: int) -> int:
+        """nn.Hardsigmoid: ONNX HardSigmoid, alpha = float32(1/6) as the file stores it."""
+        return self._add("HardSigmoid", [x], self.shape(x), attrs=[("alpha", 0.1666666716337204)])
+
+    def silu(self, x: int) -> int:
+        """nn.SiLU as the exporter writes it: Sigmoid(x), then Mul(x, sigmoid)."""
+        return self.mul(x, self.act(x, "Sigmoid"))
 
     # ----- joins -----
     def add(self, a: int, b: int) -> int:
@@ -185,6 +197,18 @@ class NetBuilder:
             ("pads", (pad, pad, pad, pad)), ("strides", (stride, stride)),
         ]
         return self._add("MaxPool", [x], out, k=k, s=stride, attrs=attrs)
+
+    def avgpool(
+        self, x: int, k: int, stride: int, pad: int = 0, ceil_mode: bool = False,
+        count_include_pad: bool = True,
+    ) -> int:
+        c, h, w = self.shape(x)
+        out = (c, pool_out(h, k, stride, pad, ceil_mode), pool_out(w, k, stride, pad, ceil_mode))
+        attrs = [
+            ("ceil_mode", int(ceil_mode)), ("count_include_pad", int(count_include_pad)),
+            ("kernel_shape", (k, k)), ("pads", (pad, pad, pad, pad)), ("strides", (stride, stride)),
+        ]
+        return self._add("AveragePool", [x], out, k=k, s=stride, attrs=attrs)
 
     def global_avgpool(self, x: int) -> int:
         c, h, _ = self.shape(x)
@@ -209,6 +233,24 @@ class NetBuilder:
                 with self.scope(2):
                     y = self.act(y, act)
         return y
+
+    def squeeze_excitation(self, x: int, attr: str | int, squeeze: int, act: str, scale: str) -> int:
+        """torchvision.ops.SqueezeExcitation ``attr``: avgpool, fc1, activation, fc2,
+        scale_activation, then Mul(scale, x) in the SE module's scope.
+        ``act``: "Relu" or "SiLU"; ``scale``: "Sigmoid" or "HardSigmoid"."""
+        c = self.shape(x)[0]
+        with self.scope(attr):
+            with self.scope("avgpool"):
+                y = self.global_avgpool(x)
+            with self.scope("fc1"):
+                y = self.conv(y, squeeze, 1, bias=True)
+            with self.scope("activation"):
+                y = self.silu(y) if act == "SiLU" else self.act(y, act)
+            with self.scope("fc2"):
+                y = self.conv(y, c, 1, bias=True)
+            with self.scope("scale_activation"):
+                y = self.hardsigmoid(y) if scale == "HardSigmoid" else self.act(y, scale)
+            return self.mul(y, x)
 
     def classifier_head(
         self, x: int, classes: int, *, pool: Sequence[str | int], linear: Sequence[str | int]
