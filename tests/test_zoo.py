@@ -180,3 +180,11 @@ def test_zoo_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [d["name"] for d in data] == list(zoo.NAMES) and len(data) == 20
     r18 = data[zoo.NAMES.index("resnet18")]
     assert (r18["ops"], r18["params"], r18["input_shape"]) == (48, 11_684_712, [3, 224, 224])
+
+
+def test_load_graph_takes_a_zoo_name() -> None:
+    from fuseplan.models.load import load_graph
+
+    assert load_graph("resnet18") is zoo.build("resnet18")
+    with pytest.raises(FusePlanError, match="did you mean mobilenet_v2"):
+        load_graph("mobilenet_2")
