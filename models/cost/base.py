@@ -61,6 +61,43 @@ class GroupCost:
     tiling_buffer_bytes: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TensorRows:
+    """Rows of one tensor held on chip: ``role`` is ``"read"`` for a tensor of T(G) (LBDF's
+    R(t), BRR's tau_n(t)) or ``"output"`` for BRR's output tile of a tensor of Out(G)."""
+
+    tensor: int
+    rows: int
+    row_bytes: int
+    role: Literal["read", "output"]
+
+    @property
+    def bytes(self) -> int:
+        return self.rows * self.row_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BufferBreakdown:
+    """What fills a group's buffer, in bytes: ``weights`` as (op id, bytes held) pairs (BRR
+    streamed: one slot the size of the largest op's weights, listed under that op), the
+    rows held per tensor, and ``total_bytes`` = their sum. ``tiles`` and ``weights_mode``
+    name the BRR tiling the breakdown is for (None for LBDF)."""
+
+    weights: tuple[tuple[int, int], ...]
+    tensors: tuple[TensorRows, ...]
+    total_bytes: int
+    tiles: int | None = None
+    weights_mode: WeightMode | None = None
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(b for _, b in self.weights)
+
+    @property
+    def tensor_bytes(self) -> int:
+        return sum(t.bytes for t in self.tensors)
+
+
 @runtime_checkable
 class CostModel(Protocol):
     """What a solver may ask of a cost model."""
