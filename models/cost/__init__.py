@@ -1,1 +1,84 @@
-"""Cost models of fusion groups (LBDF, BRR) behind one CostModel interface."""
+"""Cost models of fusion groups (LBDF, BRR) behind one CostModel interface.
+
+The contract is docs/cost-models.md. Pick a model by name::
+
+    from fuseplan.models.cost import make_cost_model
+    model = make_cost_model("lbdf", graph, bytes_per_element=1)
+    model.dram_bytes(0b111, 128 * 1024)   # F_D of ops {0, 1, 2} at 128 KB, or None
+
+A model of your own plugs in the same way: any object with the :class:`CostModel`
+methods, made by a factory ``(graph, bytes_per_element) -> CostModel``::
+
+    from fuseplan.models.cost import LbdfModel, register_scheme
+
+    class HalfWeights(LbdfModel):            # e.g. weights compressed 2:1 on chip
+        name = "lbdf-half"
+        ...
+
+    register_scheme("lbdf-half", HalfWeights)
+    make_cost_model("lbdf-half", graph)      # solvers take it like the built-in ones
+
+``SCHEMES`` is a live view of the registered names (built-in: ``lbdf``, ``brr``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import FusePlanError
+from ..graph import Graph
+from .base import BufferBreakdown, CostModel, GroupCost, TensorRows, as_mask, mask_ops
+from .brr import BrrModel
+from .common import (
+    check_bytes_per_element,
+    is_convex,
+    is_weakly_connected,
+    lower_bound_bytes,
+    unfused_cost,
+)
+from .lbdf import LbdfModel
+
+CostModelFactory = Callable[[Graph, int], CostModel]
+
+_FACTORIES: dict[str, CostModelFactory] = {"lbdf": LbdfModel, "brr": BrrModel}
+SCHEMES = _FACTORIES.keys()
+
+
+def register_scheme(name: str, factory: CostModelFactory) -> None:
+    """Makes ``make_cost_model(name, ...)`` build a model with ``factory(graph, b)``."""
+    key = name.strip().lower()
+    if not key or not callable(factory):
+        raise FusePlanError(
+            f"register_scheme needs a non-empty name and a callable factory (got {name!r})"
+        )
+    _FACTORIES[key] = factory
+
+
+def make_cost_model(scheme: str, graph: Graph, bytes_per_element: int = 1) -> CostModel:
+    """The cost model ``scheme`` (case-insensitive) bound to ``graph``."""
+    factory = _FACTORIES.get(str(scheme).strip().lower())
+    if factory is None:
+        raise FusePlanError(
+            f"unknown cost scheme {scheme!r}: use one of {', '.join(sorted(_FACTORIES))}"
+        )
+    return factory(graph, check_bytes_per_element(bytes_per_element))
+
+
+__all__ = [
+    "SCHEMES",
+    "BrrModel",
+    "BufferBreakdown",
+    "CostModel",
+    "CostModelFactory",
+    "GroupCost",
+    "LbdfModel",
+    "TensorRows",
+    "as_mask",
+    "is_convex",
+    "is_weakly_connected",
+    "lower_bound_bytes",
+    "make_cost_model",
+    "mask_ops",
+    "register_scheme",
+    "unfused_cost",
+]

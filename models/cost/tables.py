@@ -1,0 +1,187 @@
+"""Per-graph data the cost models and group checks read millions of times, computed once.
+
+:func:`tables_for` returns the :class:`GraphTables` of a graph (cached per graph object, by
+identity, dropped when the graph is garbage-collected). Everything is flat tuples of ints
+indexed by op id or tensor id, and bitmasks (bit i = op i, or tensor i), so a group's sets
+are a few ORs and ANDs.
+
+Path weights are exact integers: with ``L`` the least common multiple of every tensor height,
+``q[x] = L // H(x)``, and a path P from t through ops o_i reading x_i has
+``h(P) = H(t) * g(P) / L`` where ``g(P) = sum (k(o_i) - 1) * q[x_i]`` is an integer that does
+not depend on the path's source. Rounding up is then ``ceil(H(t) * g / L)``, exact.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+from ..graph import Graph
+
+
+@dataclass(frozen=True, slots=True)
+class OpRecord:
+    """What an op contributes to any group it is in (bytes at the model's b = 1 unit:
+    multiply by bytes per element; see :class:`ScaledOp`)."""
+
+    weight: int  # parameter count
+    out: int  # output tensor id
+    inputs: tuple[tuple[int, int], ...]  # distinct (tensor id, kernel height k on it)
+    in_tmask: int  # bitmask of the input tensors
+    out_readers: int  # op mask of the ops reading the output
+    out_is_net_output: bool
+
+
+@dataclass(frozen=True)
+class GraphTables:
+    """Flat per-op and per-tensor arrays of one graph (element counts, not bytes)."""
+
+    num_ops: int
+    lcm_h: int  # L, the lcm of every tensor height
+    ops: tuple[OpRecord, ...]
+    t_h: tuple[int, ...]  # H per tensor
+    t_row: tuple[int, ...]  # C * W elements per tensor row
+    t_q: tuple[int, ...]  # L // H per tensor
+    t_readers: tuple[int, ...]  # op mask of readers per tensor
+    t_net_output: tuple[bool, ...]
+    pred_mask: tuple[int, ...]
+    succ_mask: tuple[int, ...]
+    nbr_mask: tuple[int, ...]
+    desc_mask: tuple[int, ...]  # strict descendants per op
+    anc_mask: tuple[int, ...]  # strict ancestors per op
+    join_ops: int  # mask of ops with two or more distinct data inputs
+
+    # ----- group structure -----
+    def is_weakly_connected(self, mask: int) -> bool:
+        """True when the ops of ``mask`` form one piece over producer-consumer edges."""
+        if mask == 0:
+            return False
+        reached = mask & -mask
+        frontier = reached
+        nbr = self.nbr_mask
+        while frontier:
+            grow = 0
+            while frontier:
+                low = frontier & -frontier
+                grow |= nbr[low.bit_length() - 1]
+                frontier ^= low
+            frontier = grow & mask & ~reached
+            reached |= frontier
+        return reached == mask
+
+    def is_convex(self, mask: int) -> bool:
+        """True when no path leaves the group and comes back (an op outside the group that
+        is both a descendant and an ancestor of ops inside)."""
+        desc = 0
+        anc = 0
+        d = self.desc_mask
+        a = self.anc_mask
+        m = mask
+        while m:
+            low = m & -m
+            v = low.bit_length() - 1
+            desc |= d[v]
+            anc |= a[v]
+            m ^= low
+        return desc & anc & ~mask == 0
+
+
+def build_tables(graph: Graph) -> GraphTables:
+    tensors = graph.tensors
+    t_h = tuple(t.h for t in tensors)
+    lcm_h = 1
+    for h in set(t_h):
+        lcm_h = math.lcm(lcm_h, h)
+    net_out = [False] * len(tensors)
+    for t in graph.outputs:
+        net_out[t] = True
+    t_readers = []
+    for readers in graph.consumers:
+        m = 0
+        for v in readers:
+            m |= 1 << v
+        t_readers.append(m)
+    ops = []
+    for op in graph.ops:
+        inputs: dict[int, int] = {}
+        for x in op.inputs:
+            k = tensors[x].h if op.is_global else op.k
+            inputs[x] = max(k, inputs.get(x, 1))
+        in_tmask = 0
+        for x in inputs:
+            in_tmask |= 1 << x
+        ops.append(
+            OpRecord(
+                weight=op.params,
+                out=op.output,
+                inputs=tuple(inputs.items()),
+                in_tmask=in_tmask,
+                out_readers=t_readers[op.output],
+                out_is_net_output=net_out[op.output],
+            )
+        )
+    n = graph.num_ops
+    pred = [0] * n
+    succ = [0] * n
+    for p, c in graph.edges():
+        pred[c] |= 1 << p
+        succ[p] |= 1 << c
+    anc = [0] * n
+    for v in range(n):  # ops are in topological order
+        m = pred[v]
+        acc = m
+        while m:
+            low = m & -m
+            acc |= anc[low.bit_length() - 1]
+            m ^= low
+        anc[v] = acc
+    desc = [0] * n
+    for v in reversed(range(n)):
+        m = succ[v]
+        acc = m
+        while m:
+            low = m & -m
+            acc |= desc[low.bit_length() - 1]
+            m ^= low
+        desc[v] = acc
+    join_ops = 0
+    for op in graph.ops:
+        if len(set(op.inputs)) >= 2:
+            join_ops |= 1 << op.id
+    return GraphTables(
+        num_ops=n,
+        lcm_h=lcm_h,
+        ops=tuple(ops),
+        t_h=t_h,
+        t_row=tuple(t.row_elements for t in tensors),
+        t_q=tuple(lcm_h // h for h in t_h),
+        t_readers=tuple(t_readers),
+        t_net_output=tuple(net_out),
+        pred_mask=tuple(pred),
+        succ_mask=tuple(succ),
+        nbr_mask=tuple(p | s for p, s in zip(pred, succ)),
+        desc_mask=tuple(desc),
+        anc_mask=tuple(anc),
+        join_ops=join_ops,
+    )
+
+
+_CACHE: dict[int, tuple[weakref.ref[Graph], GraphTables]] = {}
+
+
+def tables_for(graph: Graph) -> GraphTables:
+    """The tables of ``graph``, built on first use and kept while the graph lives."""
+    key = id(graph)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is graph:
+        return hit[1]
+    tables = build_tables(graph)
+    _CACHE[key] = (weakref.ref(graph, lambda ref, key=key: _forget(key, ref)), tables)
+    return tables
+
+
+def _forget(key: int, ref: weakref.ref[Graph]) -> None:
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is ref:
+        del _CACHE[key]
