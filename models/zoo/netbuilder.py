@@ -150,11 +150,13 @@ class NetBuilder:
         )
 
     def linear(self, x: int, cout: int) -> int:
-        """An nn.Linear (ONNX Gemm, transB=1) on a flattened 1x1 map, in the current scope."""
-        cin = self.shape(x)[0] * self.shape(x)[1] * self.shape(x)[2]
+        """An nn.Linear (ONNX Gemm, transB=1) on a flattened map, in the current scope;
+        global (k = H) when the map it flattens has H > 1 (VGG's 512x7x7)."""
+        c, h, w = self.shape(x)
+        cin = c * h * w
         self.params_before_folding += cout * cin + cout
         return self._add(
-            "Gemm", [x], (cout, 1, 1), params=cout * cin + cout,
+            "Gemm", [x], (cout, 1, 1), params=cout * cin + cout, k=h, is_global=h > 1,
             attrs=[("alpha", 1.0), ("beta", 1.0), ("transB", 1)],
             param_shapes=[(cout, cin), (cout,)],
         )
