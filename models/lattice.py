@@ -22,26 +22,47 @@ def pred_masks(graph: Graph) -> list[int]:
     return masks
 
 
+def _frontier_after(
+    frontier: int, ideal: int, v: int, succs: tuple[tuple[int, ...], ...], preds: list[int]
+) -> int:
+    """The ops addable to ``ideal | 1 << v`` given ``frontier`` (the ops addable to ``ideal``)."""
+    grown = ideal | 1 << v
+    out = frontier & ~(1 << v)
+    for w in succs[v]:
+        if preds[w] & ~grown == 0:
+            out |= 1 << w
+    return out
+
+
 def enumerate_ideals(graph: Graph, cap: int | None = None) -> tuple[list[int], bool]:
     """All ideals as bitmasks, grouped by size (the empty set first, all ops last).
 
     Returns ``(ideals, complete)``; with a ``cap``, stops once more than ``cap`` ideals have
     been found and returns ``complete=False`` (the list then holds at least ``cap`` ideals).
     Level by level: an ideal of size j+1 is an ideal of size j plus one op whose
-    predecessors are all in it, so each level is found from the one before.
+    predecessors are all in it (its "frontier", kept incrementally), so each level is found
+    from the one before.
     """
     preds = pred_masks(graph)
+    succs = graph.succs
     n = graph.num_ops
-    level: list[int] = [0]
+    start_frontier = 0
+    for v in range(n):
+        if preds[v] == 0:
+            start_frontier |= 1 << v
+    level: dict[int, int] = {0: start_frontier}
     ideals: list[int] = [0]
     for _ in range(n):
-        nxt: set[int] = set()
-        for ideal in level:
-            for v in range(n):
-                bit = 1 << v
-                if not ideal & bit and preds[v] & ~ideal == 0:
-                    nxt.add(ideal | bit)
-        level = sorted(nxt)
+        nxt: dict[int, int] = {}
+        for ideal, frontier in level.items():
+            rest = frontier
+            while rest:
+                low = rest & -rest
+                rest ^= low
+                grown = ideal | low
+                if grown not in nxt:
+                    nxt[grown] = _frontier_after(frontier, ideal, low.bit_length() - 1, succs, preds)
+        level = dict(sorted(nxt.items()))
         ideals.extend(level)
         if cap is not None and len(ideals) > cap:
             return ideals, False
@@ -52,3 +73,31 @@ def count_ideals(graph: Graph, cap: int = 100_000) -> tuple[int, bool]:
     """The number of ideals, or ``(a number > cap, False)`` when there are more than ``cap``."""
     ideals, complete = enumerate_ideals(graph, cap)
     return len(ideals), complete
+
+
+def ideal_lattice(graph: Graph, cap: int | None = None) -> tuple[dict[int, int], bool]:
+    """Every ideal mapped to its frontier (the mask of ops addable to it), the empty ideal
+    first and the ideals in order of size; ``complete=False`` when more than ``cap``."""
+    preds = pred_masks(graph)
+    succs = graph.succs
+    start_frontier = 0
+    for v in range(graph.num_ops):
+        if preds[v] == 0:
+            start_frontier |= 1 << v
+    lattice: dict[int, int] = {0: start_frontier}
+    level: dict[int, int] = {0: start_frontier}
+    for _ in range(graph.num_ops):
+        nxt: dict[int, int] = {}
+        for ideal, frontier in level.items():
+            rest = frontier
+            while rest:
+                low = rest & -rest
+                rest ^= low
+                grown = ideal | low
+                if grown not in nxt:
+                    nxt[grown] = _frontier_after(frontier, ideal, low.bit_length() - 1, succs, preds)
+        level = nxt
+        lattice.update(nxt)
+        if cap is not None and len(lattice) > cap:
+            return lattice, False
+    return lattice, True

@@ -1,0 +1,129 @@
+"""Exact method ``ideals``: a shortest path over the ideal lattice.
+
+Any acyclic plan of convex groups is a chain of ideals {} < I_1 < ... < all ops, each group a
+difference of consecutive ideals; conversely every such chain of valid groups is a plan. So
+the optimum is a shortest path from the empty ideal to the full one, where an arc I -> I + G
+exists for every candidate group G that can follow I: G's outside ancestors all in I, G
+disjoint from I. Arcs are found per candidate by walking the lattice from the smallest such
+ideal (G's outside ancestors) while avoiding G and its descendants. Ideals are sorted by
+size, so one pass in that order relaxes every arc after its tail is final.
+"""
+
+from __future__ import annotations
+
+from fuseplan.models.lattice import ideal_lattice
+
+from .candidates import CandidateSet, enumerate_candidates, group_frontier
+from .problem import Limits, Problem
+from .progress import Deadline
+from .result import SolveResult, finish
+
+IDEAL_CAP = 200_000
+
+
+def lattice_arcs(
+    problem: Problem, lattice: dict[int, int], cands: CandidateSet, deadline: Deadline | None
+) -> tuple[list[list[tuple[int, int]]], bool]:
+    """Per ideal index, its out-arcs (head ideal index, candidate index); False when the
+    deadline cut the search short."""
+    index = {ideal: i for i, ideal in enumerate(lattice)}
+    frontiers = list(lattice.values())
+    ideals = list(lattice)
+    out: list[list[tuple[int, int]]] = [[] for _ in ideals]
+    for g, group in enumerate(cands.masks):
+        if deadline is not None and g % 2048 == 0 and deadline.expired():
+            return out, False
+        before, after = group_frontier(problem, group)
+        avoid = group | after
+        start = index[before]
+        todo = [start]
+        seen = {start}
+        while todo:
+            i = todo.pop()
+            out[i].append((index[ideals[i] | group], g))
+            grow = frontiers[i] & ~avoid
+            while grow:
+                low = grow & -grow
+                grow ^= low
+                j = index[ideals[i] | low]
+                if j not in seen:
+                    seen.add(j)
+                    todo.append(j)
+    return out, True
+
+
+def shortest_path(
+    out: list[list[tuple[int, int]]], costs: tuple[int, ...], n_ideals: int
+) -> tuple[int | None, list[int]]:
+    """The cheapest chain from ideal 0 to the last ideal: (cost, candidate indices)."""
+    inf = float("inf")
+    dist: list[float] = [inf] * n_ideals
+    back: list[tuple[int, int]] = [(-1, -1)] * n_ideals
+    dist[0] = 0
+    for i in range(n_ideals):
+        here = dist[i]
+        if here == inf:
+            continue
+        for j, g in out[i]:
+            d = here + costs[g]
+            if d < dist[j]:
+                dist[j] = d
+                back[j] = (i, g)
+    last = n_ideals - 1
+    if dist[last] == inf:
+        return None, []
+    chosen = []
+    j = last
+    while j != 0:
+        i, g = back[j]
+        chosen.append(g)
+        j = i
+    return int(dist[last]), chosen[::-1]
+
+
+def solve(
+    problem: Problem,
+    limits: Limits,
+    *,
+    deadline: Deadline | None = None,
+    candidates: CandidateSet | None = None,
+    lattice: dict[int, int] | None = None,
+    why: str = "asked for",
+    trivial_bound: int | None = None,
+) -> SolveResult:
+    """The optimal plan by dynamic programming over ideals (exact when nothing was cut
+    short; FEASIBLE without a gap when the time limit stopped enumeration)."""
+    deadline = deadline or Deadline(limits)
+    if lattice is None:
+        lattice, complete_lattice = ideal_lattice(problem.graph, IDEAL_CAP)
+        if not complete_lattice:
+            from fuseplan.models.errors import FusePlanError
+
+            raise FusePlanError(
+                f"{problem.graph.name!r} has more than {IDEAL_CAP:,} ideals, too many for "
+                "--method ideals; use --method cpsat-partition (or auto)"
+            )
+    cands = candidates or enumerate_candidates(problem, deadline)
+    deadline.report("building arcs over ideals")
+    out, arcs_complete = lattice_arcs(problem, lattice, cands, deadline)
+    cost, chosen = shortest_path(out, cands.costs, len(lattice))
+    complete = cands.complete and arcs_complete
+    details = {
+        "why": why,
+        "ideals": len(lattice),
+        "candidates": len(cands),
+        "candidates_complete": cands.complete,
+        "evaluated_sets": cands.evaluated,
+        "enumeration_s": round(cands.seconds, 4),
+        "arcs": sum(len(a) for a in out),
+    }
+    groups = [cands.masks[g] for g in chosen]
+    if cost is None:
+        status = "INFEASIBLE" if complete else "UNKNOWN"
+        return finish(problem, limits, deadline, method="ideals", status=status, groups=None,
+                      objective=None, bound=None, details=details)
+    deadline.report("ideals", cost, cost if complete else None)
+    status = "OPTIMAL" if complete else "FEASIBLE"
+    bound = cost if complete else trivial_bound
+    return finish(problem, limits, deadline, method="ideals", status=status, groups=groups,
+                  objective=cost, bound=bound, details=details)

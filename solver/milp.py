@@ -1,0 +1,102 @@
+"""Exact method ``milp``: the candidate set partition in PuLP with CBC, the independent
+cross-check of the CP-SAT models (same model, see :mod:`.partition_model`; a different
+solver). CBC runs as a subprocess with its own time limit; PuLP exposes no bound short of
+optimality, so a plan stopped early is FEASIBLE without a gap.
+"""
+
+from __future__ import annotations
+
+from .candidates import CandidateSet, chain_plan, enumerate_candidates
+from .partition_model import build_partition, cycle_pairs, is_exact_cover
+from .problem import Limits, Problem
+from .progress import Deadline
+from .result import SolveResult, finish
+
+MAX_ROUNDS = 200
+
+
+def solve(
+    problem: Problem,
+    limits: Limits,
+    *,
+    deadline: Deadline | None = None,
+    candidates: CandidateSet | None = None,
+    why: str = "asked for",
+) -> SolveResult:
+    import pulp
+
+    deadline = deadline or Deadline(limits)
+    cands = candidates or enumerate_candidates(problem, deadline)
+    data = build_partition(problem, cands)
+    hint_cost, hint = chain_plan(problem, cands)
+    best_cost, best = hint_cost, hint
+    if hint_cost is not None:
+        deadline.report("milp", hint_cost)
+
+    prob = pulp.LpProblem("fusion_partition", pulp.LpMinimize)
+    x = [pulp.LpVariable(f"g{g}", cat="Binary") for g in range(len(cands))]
+    prob += pulp.lpSum(c * x[g] for g, c in enumerate(cands.costs) if c)
+    for v, cover in enumerate(data.cover):
+        prob += pulp.lpSum(x[g] for g in cover) == 1, f"cover_{v}"
+    for g in data.fixed:
+        prob += x[g] == 1, f"unfusable_{g}"
+    for k, clique in enumerate(data.cliques):
+        prob += pulp.lpSum(x[g] for g in clique) <= 1, f"two_cycle_{k}"
+
+    proven = infeasible = False
+    rounds = cuts = 0
+    while rounds < MAX_ROUNDS and not deadline.expired():
+        rounds += 1
+        if best is not None:
+            chosen_hint = set(best)
+            for g in range(len(cands)):
+                x[g].setInitialValue(1 if g in chosen_hint else 0)
+        remaining = deadline.remaining()
+        cmd = pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=None if remaining is None else max(1.0, remaining),
+            threads=limits.workers,
+            gapRel=limits.gap,
+            warmStart=best is not None,
+        )
+        prob.solve(cmd)
+        status = pulp.LpStatus[prob.status]
+        if status == "Infeasible":
+            infeasible = best is None
+            break
+        if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            break
+        chosen = [g for g in range(len(cands)) if (x[g].value() or 0) > 0.5]
+        if not is_exact_cover(problem, cands, chosen):
+            break
+        pairs = cycle_pairs(problem, cands, chosen)
+        if not pairs:
+            cost = sum(cands.costs[g] for g in chosen)
+            if best_cost is None or cost < best_cost:
+                best_cost, best = cost, chosen
+                deadline.report("milp", best_cost)
+            proven = prob.sol_status == pulp.LpSolutionOptimal and limits.gap is None
+            break
+        for a, b in pairs:
+            prob += x[a] + x[b] <= 1, f"cycle_{cuts}"  # these two groups form a cycle
+            cuts += 1
+    details = {
+        "why": why,
+        "candidates": len(cands),
+        "candidates_complete": cands.complete,
+        "evaluated_sets": cands.evaluated,
+        "enumeration_s": round(cands.seconds, 4),
+        "cliques": len(data.cliques),
+        "rounds": rounds,
+        "cycle_cuts": cuts,
+        "hint_bytes": hint_cost,
+    }
+    if best_cost is None:
+        status_text = "INFEASIBLE" if infeasible and cands.complete else "UNKNOWN"
+        return finish(problem, limits, deadline, method="milp", status=status_text,
+                      groups=None, objective=None, bound=None, details=details)
+    proven = proven and cands.complete
+    return finish(problem, limits, deadline, method="milp",
+                  status="OPTIMAL" if proven else "FEASIBLE",
+                  groups=[cands.masks[g] for g in best], objective=best_cost,
+                  bound=best_cost if proven else None, details=details)

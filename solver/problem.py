@@ -1,0 +1,248 @@
+"""The planning problem: a graph, a cost model, a buffer, the user's constraints.
+
+A plan partitions all ops into groups that are weakly connected, convex and fit the buffer
+(F_beta < beta), with an acyclic graph of groups. An op that does not fit even alone is
+*unfusable*: a fixed singleton group. The user may pin ops into one group (``pins``), keep
+pairs apart (``forbids``) and cap a group's op count (``max_group_ops``). Every method solves
+this same record; :func:`make_problem` checks the constraints against each other once and
+turns a contradiction into a :class:`FusePlanError` that names the ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from fuseplan.models.cost.base import CostModel, mask_ops
+from fuseplan.models.errors import FusePlanError
+from fuseplan.models.graph import Graph
+from fuseplan.models.lattice import pred_masks
+
+if TYPE_CHECKING:  # pragma: no cover
+    import threading
+
+    from .progress import ProgressEvent
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How hard to try: wall-clock limit (enumeration included), relative gap at which a
+    method may stop, CP-SAT workers and seed, a progress callback, a stop event (Ctrl-C)."""
+
+    time_limit_s: float | None = None
+    gap: float | None = None
+    workers: int = 1
+    seed: int = 0
+    progress: Callable[[ProgressEvent], None] | None = None
+    stop: threading.Event | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One instance. Groups are bitmasks over op ids; ``pins`` are merged pin sets (masks),
+    ``forbids`` op-id pairs, ``unfusable`` the mask of ops that do not fit alone."""
+
+    graph: Graph
+    model: CostModel
+    buffer_bytes: int
+    pins: tuple[int, ...] = ()
+    forbids: tuple[tuple[int, int], ...] = ()
+    max_group_ops: int | None = None
+    unfusable: int = 0
+
+    @property
+    def num_ops(self) -> int:
+        return self.graph.num_ops
+
+    @property
+    def all_ops(self) -> int:
+        return (1 << self.graph.num_ops) - 1
+
+    @cached_property
+    def preds(self) -> list[int]:
+        """Per op, the mask of its direct predecessors."""
+        return pred_masks(self.graph)
+
+    @cached_property
+    def succs(self) -> list[int]:
+        """Per op, the mask of its direct successors."""
+        out = [0] * self.num_ops
+        for v, p in enumerate(self.preds):
+            for u in mask_ops(p):
+                out[u] |= 1 << v
+        return out
+
+    @cached_property
+    def ancestors(self) -> list[int]:
+        """Per op, the mask of its strict ancestors."""
+        anc = [0] * self.num_ops
+        for v in range(self.num_ops):
+            m = self.preds[v]
+            for u in mask_ops(self.preds[v]):
+                m |= anc[u]
+            anc[v] = m
+        return anc
+
+    @cached_property
+    def descendants(self) -> list[int]:
+        """Per op, the mask of its strict descendants."""
+        desc = [0] * self.num_ops
+        for v in reversed(range(self.num_ops)):
+            m = self.succs[v]
+            for w in mask_ops(self.succs[v]):
+                m |= desc[w]
+            desc[v] = m
+        return desc
+
+    @cached_property
+    def forbid_masks(self) -> list[int]:
+        """Per op, the mask of ops it may not share a group with."""
+        out = [0] * self.num_ops
+        for a, b in self.forbids:
+            out[a] |= 1 << b
+            out[b] |= 1 << a
+        return out
+
+    def names(self, mask: int) -> str:
+        return ", ".join(self.graph.ops[v].name for v in mask_ops(mask))
+
+    def hull(self, mask: int) -> int:
+        """The smallest convex set containing ``mask``."""
+        anc = desc = 0
+        for v in mask_ops(mask):
+            anc |= self.ancestors[v]
+            desc |= self.descendants[v]
+        return mask | (anc & desc)
+
+    def group_allowed(self, mask: int) -> bool:
+        """The user's constraints on one candidate group (pins whole or absent, forbids,
+        size); connectivity, convexity and fit are the enumeration's business."""
+        if self.max_group_ops is not None and mask.bit_count() > self.max_group_ops:
+            return False
+        for pin in self.pins:
+            common = mask & pin
+            if common and common != pin:
+                return False
+        for v in mask_ops(mask):
+            if self.forbid_masks[v] & mask:
+                return False
+        return True
+
+
+def _resolve(graph: Graph, names: Sequence[str], flag: str, text: str) -> list[int]:
+    ids = []
+    for name in names:
+        name = name.strip()
+        if not name:
+            raise FusePlanError(f"{flag} {text!r} has an empty op name: separate names by ',' or '|'")
+        ids.append(graph.op_id(name))
+    return ids
+
+
+def _merge_pins(pin_sets: list[int]) -> list[int]:
+    """Pins sharing an op must be one group: merge them until disjoint."""
+    merged: list[int] = []
+    for pin in pin_sets:
+        pin_now = pin
+        rest = []
+        for other in merged:
+            if other & pin_now:
+                pin_now |= other
+            else:
+                rest.append(other)
+        merged = rest + [pin_now]
+    return merged
+
+
+def make_problem(
+    graph: Graph,
+    model: CostModel,
+    buffer_bytes: int,
+    *,
+    pins: Sequence[Sequence[str]] = (),
+    forbids: Sequence[Sequence[str]] = (),
+    max_group_ops: int | None = None,
+) -> Problem:
+    """The problem with its unfusable ops found and the constraints checked.
+
+    ``pins`` and ``forbids`` are lists of op names (``["a", "b", "c"]`` = these ops in one
+    group; ``["a", "b"]`` in ``forbids`` = never together, every pair of the list).
+    """
+    if buffer_bytes < 1:
+        raise FusePlanError(f"the buffer must be a positive number of bytes (got {buffer_bytes})")
+    if max_group_ops is not None and max_group_ops < 1:
+        raise FusePlanError(f"--max-group-ops must be at least 1 (got {max_group_ops})")
+    unfusable = 0
+    for v in range(graph.num_ops):
+        if model.buffer_bytes(1 << v) >= buffer_bytes:
+            unfusable |= 1 << v
+    pin_masks = []
+    for names in pins:
+        ids = _resolve(graph, names, "--pin", ",".join(names))
+        mask = 0
+        for v in ids:
+            mask |= 1 << v
+        pin_masks.append(mask)
+    forbid_pairs: list[tuple[int, int]] = []
+    for names in forbids:
+        ids = _resolve(graph, names, "--forbid", "|".join(names))
+        if len(set(ids)) < 2:
+            raise FusePlanError(f"--forbid {'|'.join(names)!r} needs two different ops, e.g. 'a|b'")
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if a != b:
+                    forbid_pairs.append((min(a, b), max(a, b)))
+    problem = Problem(
+        graph=graph,
+        model=model,
+        buffer_bytes=buffer_bytes,
+        pins=tuple(p for p in _merge_pins(pin_masks) if p.bit_count() > 1),
+        forbids=tuple(sorted(set(forbid_pairs))),
+        max_group_ops=max_group_ops,
+        unfusable=unfusable,
+    )
+    for pin in problem.pins:
+        _check_pin(problem, pin)
+    return problem
+
+
+def _check_pin(problem: Problem, pin: int) -> None:
+    """A pin must be satisfiable on its own: its convex hull holds no unfusable op, fits,
+    is within --max-group-ops and holds no forbidden pair."""
+    ops = problem.names(pin)
+    bad = pin & problem.unfusable
+    if bad:
+        raise FusePlanError(
+            f"--pin {ops!r}: op {problem.names(bad)!r} does not fit the "
+            f"{problem.buffer_bytes:,} B buffer even alone, so it cannot share a group; "
+            "remove it from the pin or use a larger --buffer"
+        )
+    hull = problem.hull(pin)
+    bad = hull & problem.unfusable
+    if bad:
+        raise FusePlanError(
+            f"--pin {ops!r}: a group holding these ops must also hold {problem.names(bad)!r} "
+            "(it lies on a path between them) which does not fit the buffer alone; "
+            "pin fewer ops or use a larger --buffer"
+        )
+    for a, b in problem.forbids:
+        if hull >> a & 1 and hull >> b & 1:
+            raise FusePlanError(
+                f"--pin {ops!r} and --forbid "
+                f"'{problem.graph.ops[a].name}|{problem.graph.ops[b].name}' contradict each "
+                "other: the pinned group must hold both ops; drop one of the two options"
+            )
+    if problem.max_group_ops is not None and hull.bit_count() > problem.max_group_ops:
+        raise FusePlanError(
+            f"--pin {ops!r} needs a group of at least {hull.bit_count()} ops (the pinned ops and "
+            f"the ops between them) but --max-group-ops is {problem.max_group_ops}"
+        )
+    need = problem.model.buffer_lower_bound(hull)
+    if need >= problem.buffer_bytes:
+        raise FusePlanError(
+            f"--pin {ops!r}: the smallest convex group holding these ops needs at least "
+            f"{need:,} B of buffer, not below the {problem.buffer_bytes:,} B buffer; "
+            "pin fewer ops or use a larger --buffer"
+        )

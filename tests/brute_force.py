@@ -1,0 +1,175 @@
+"""A brute-force oracle for the planners, plus tiny graphs and a toy cost model.
+
+``brute_force_optimum`` lists every set partition of the ops (Bell(9) = 21,147 for 9 ops),
+keeps the valid plans (each group weakly connected, convex, fitting or an unfusable
+singleton, the graph of groups acyclic, the user's pins/forbids/max-group-ops honoured) and
+returns the least fusible total. It shares no code with the solvers: connectivity, convexity
+and cycles are checked with networkx.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+
+import networkx as nx
+
+from fuseplan.models.cost.base import GroupCost, as_mask, mask_ops
+from fuseplan.models.graph import Graph, GraphBuilder
+
+
+class ToyModel:
+    """An honest additive cost model for testing the search: weights stay on chip, each map
+    read by the group holds min(H, k) rows (k the largest kernel among its readers in the
+    group), each map leaving the group one row. F_D = weights + inputs + outputs."""
+
+    name = "toy"
+
+    def __init__(self, graph: Graph, bytes_per_element: int = 1) -> None:
+        self.graph = graph
+        self.bytes_per_element = bytes_per_element
+
+    def _sets(self, group: int) -> tuple[set[int], set[int], dict[int, int]]:
+        g = self.graph
+        ops = set(mask_ops(group))
+        produced = {g.ops[v].output for v in ops}
+        read: dict[int, int] = {}
+        for v in ops:
+            for t in g.ops[v].inputs:
+                read[t] = max(read.get(t, 1), g.ops[v].k)
+        ins = {t for t in read if t not in produced}
+        outs = {
+            g.ops[v].output for v in ops
+            if g.ops[v].output in g.outputs
+            or any(c not in ops for c in g.consumers[g.ops[v].output])
+        }
+        return ins, outs, read
+
+    def buffer_bytes(self, group: int) -> int:
+        g, b = self.graph, self.bytes_per_element
+        _, outs, read = self._sets(group)
+        weights = sum(g.ops[v].params for v in mask_ops(group)) * b
+        rows = sum(min(g.tensors[t].h, k) * g.tensors[t].row_elements * b for t, k in read.items())
+        out_rows = sum(g.tensors[t].row_elements * b for t in outs if t not in read)
+        return weights + rows + out_rows
+
+    def buffer_lower_bound(self, group: int) -> int:
+        return self.buffer_bytes(group)
+
+    def dram_bytes(self, group: int, buffer_bytes: int) -> int | None:
+        cost = self.group_cost(group, buffer_bytes)
+        return cost.dram_bytes if cost.fits else None
+
+    def group_cost(self, group: int | Sequence[int], buffer_bytes: int) -> GroupCost:
+        mask = as_mask(group)
+        g, b = self.graph, self.bytes_per_element
+        ins, outs, _ = self._sets(mask)
+        weights = sum(g.ops[v].params for v in mask_ops(mask)) * b
+        i = sum(g.tensors[t].elements for t in ins) * b
+        o = sum(g.tensors[t].elements for t in outs) * b
+        buf = self.buffer_bytes(mask)
+        return GroupCost(buf, weights + i + o, i, weights, o, buf < buffer_bytes)
+
+
+def random_dag(n_ops: int, seed: int, *, fan_in: int = 2, name: str = "rand") -> Graph:
+    """A random CNN-like DAG of ``n_ops`` ops: each op reads 1..fan_in earlier tensors."""
+    rng = random.Random(seed)
+    gb = GraphBuilder(f"{name}{seed}")
+    tensors = [gb.input("x", rng.choice([4, 8]), 8, 8)]
+    for i in range(n_ops):
+        k = rng.randint(1, min(fan_in, len(tensors)))
+        ins = rng.sample(tensors[-4:] if rng.random() < 0.7 else tensors, min(k, len(tensors)))
+        c = rng.choice([4, 8, 16])
+        tensors.append(
+            gb.op(f"op{i}", "Conv", ins, (c, 8, 8), params=rng.choice([0, 16, 64, 256]),
+                  k=rng.choice([1, 3]))
+        )
+    return _with_outputs(gb)
+
+
+def _with_outputs(gb: GraphBuilder) -> Graph:
+    """Marks every tensor no op reads as a network output, then builds."""
+    read = {t for op in gb._ops for t in op.inputs}
+    for op in gb._ops:
+        if op.output not in read:
+            gb.output(op.output)
+    return gb.build()
+
+
+def two_cycle_graph() -> Graph:
+    """A = {a1 -> a2}, B = {b2 -> b1} with a1 -> b1 and b2 -> a2: A and B are each convex and
+    connected, but as a pair of groups they depend on each other (a cycle)."""
+    gb = GraphBuilder("twocycle")
+    x = gb.input("x", 8, 8, 8)
+    a1 = gb.op("a1", "Conv", [x], (8, 8, 8), params=8)
+    b2 = gb.op("b2", "Conv", [x], (8, 8, 8), params=8)
+    b1 = gb.op("b1", "Add", [a1, b2], (8, 8, 8))
+    a2 = gb.op("a2", "Add", [a1, b2], (8, 8, 8))
+    gb.output(b1)
+    gb.output(a2)
+    return gb.build()
+
+
+def set_partitions(items: list[int]) -> Iterator[list[list[int]]]:
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for part in set_partitions(rest):
+        for i in range(len(part)):
+            yield part[:i] + [[first] + part[i]] + part[i + 1:]
+        yield [[first]] + part
+
+
+def _valid_plan(
+    graph: Graph, model, buffer: int, blocks: list[list[int]], unfusable: set[int],
+    pins: Sequence[set[int]], forbids: Sequence[tuple[int, int]], max_ops: int | None,
+) -> bool:
+    g = graph.to_networkx()
+    group_of = {v: i for i, block in enumerate(blocks) for v in block}
+    for block in blocks:
+        if len(block) > 1 and (set(block) & unfusable):
+            return False
+        if max_ops is not None and len(block) > max_ops:
+            return False
+        if not nx.is_weakly_connected(g.subgraph(block)):
+            return False
+        if set(block) & unfusable:
+            continue
+        if model.buffer_bytes(as_mask(block)) >= buffer:
+            return False
+    for pin in pins:
+        if len({group_of[v] for v in pin}) != 1:
+            return False
+    for a, b in forbids:
+        if group_of[a] == group_of[b]:
+            return False
+    quotient = nx.DiGraph()
+    quotient.add_nodes_from(range(len(blocks)))
+    for u, v in g.edges:
+        if group_of[u] != group_of[v]:
+            quotient.add_edge(group_of[u], group_of[v])
+    return nx.is_directed_acyclic_graph(quotient)  # convexity follows: see below
+
+
+def brute_force_optimum(
+    graph: Graph, model, buffer: int, *, pins: Sequence[set[int]] = (),
+    forbids: Sequence[tuple[int, int]] = (), max_ops: int | None = None,
+) -> tuple[int | None, list[list[int]] | None]:
+    """(least fusible total, its groups) over every valid plan; (None, None) if none.
+
+    Convexity is implied by an acyclic quotient of connected groups: a path leaving a group
+    and coming back would be a cycle through the groups it visits."""
+    unfusable = {v for v in range(graph.num_ops) if model.buffer_bytes(1 << v) >= buffer}
+    best: int | None = None
+    best_blocks = None
+    for blocks in set_partitions(list(range(graph.num_ops))):
+        if not _valid_plan(graph, model, buffer, blocks, unfusable, pins, forbids, max_ops):
+            continue
+        total = sum(
+            model.dram_bytes(as_mask(block), buffer)
+            for block in blocks if not set(block) & unfusable
+        )
+        if best is None or total < best:
+            best, best_blocks = total, blocks
+    return best, best_blocks
