@@ -1,0 +1,178 @@
+"""``fuseplan solve``: the proven-optimal fusion plan of a net at a buffer size."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from ._common import add_net_argument, fmt_int, load_net, print_table
+from ._hw import add_hw_arguments, resolve_hw
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseplan.models.graph import Graph
+    from fuseplan.solver.result import SolveResult
+
+NAME = "solve"
+HELP = "find the fusion plan with the least DRAM traffic (exact: proven optimal)"
+METHOD_CHOICES = ("auto", "exact", "ideals", "cpsat", "cpsat-flow", "cpsat-partition", "milp")
+MAX_LISTED_OPS = 3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_net_argument(parser)
+    add_hw_arguments(parser)
+    parser.add_argument(
+        "--method", default="auto", choices=METHOD_CHOICES,
+        help="auto/exact: count ideals, then ideals or cpsat-partition (default auto)",
+    )
+    parser.add_argument("--time-limit", type=float, metavar="S",
+                        help="stop after S seconds (enumeration included) with the best plan")
+    parser.add_argument("--gap", type=float, metavar="REL",
+                        help="stop once the plan is proven within this relative gap, e.g. 0.01")
+    parser.add_argument("--workers", type=int, default=1, help="CP-SAT/CBC threads (default 1)")
+    parser.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    parser.add_argument("--pin", action="append", default=[], metavar="a,b,c",
+                        help="these ops in one group (repeatable)")
+    parser.add_argument("--forbid", action="append", default=[], metavar="a|b",
+                        help="these ops never in the same group (repeatable)")
+    parser.add_argument("--max-group-ops", type=int, metavar="N", help="at most N ops per group")
+    parser.add_argument("--out", metavar="plan.json", help="write the plan as JSON")
+    parser.add_argument("--csv", metavar="groups.csv", help="write one row per group")
+    parser.add_argument("--plot", metavar="plan.png", help="draw the plan (graph + buffer use)")
+    parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
+    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.errors import FusePlanError
+    from fuseplan.models.validate import check_plan
+    from fuseplan.solver.api import solve_net
+    from fuseplan.solver.progress import LiveProgress
+
+    hw = resolve_hw(args)
+    graph = load_net(args)
+    progress = None if args.quiet or args.json else LiveProgress()
+    stop = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum, frame):  # first Ctrl-C: stop and keep the best plan
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = solve_net(
+            graph, buffer_bytes=hw.buffer_bytes, scheme=hw.scheme,
+            bytes_per_element=hw.bytes_per_element, method=args.method,
+            time_limit_s=args.time_limit, gap=args.gap, workers=args.workers, seed=args.seed,
+            pins=args.pin, forbids=args.forbid, max_group_ops=args.max_group_ops,
+            progress=progress, stop=stop,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if progress is not None:
+            progress.close()
+    if result.plan is None:
+        raise FusePlanError(
+            f"no plan found for {graph.name!r} ({result.status}, {result.wall_time_s:.1f} s); "
+            "give it more --time-limit"
+        )
+    model = make_cost_model(hw.scheme, graph, hw.bytes_per_element)
+    check_plan(result.plan, graph, model)
+    _write_files(args, result, graph, model)
+    if args.json:
+        from fuseplan.models.plan_io import plan_to_dict
+
+        print(json.dumps(plan_to_dict(result.plan, graph), indent=2))
+    else:
+        _print_result(result, graph)
+    if stop.is_set():
+        print("fuseplan solve: interrupted; the best plan so far is shown (not proven optimal)"
+              if result.status != "OPTIMAL" else "fuseplan solve: interrupted after the proof",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def _write_files(args: argparse.Namespace, result: SolveResult, graph: Graph, model) -> None:
+    from fuseplan.models.plan_io import write_groups_csv, write_plan_json
+
+    if args.out:
+        write_plan_json(result.plan, graph, model, args.out)
+    if args.csv:
+        write_groups_csv(result.plan, graph, args.csv)
+    if args.plot:
+        from fuseplan.solver.plot_plan import plot_plan
+
+        plot_plan(result.plan, graph, args.plot)
+
+
+def abbreviate(names: list[str]) -> str:
+    if len(names) <= MAX_LISTED_OPS:
+        return ", ".join(names)
+    return f"{names[0]} .. {names[-1]} ({len(names)} ops)"
+
+
+def status_text(result: SolveResult) -> str:
+    if result.status == "OPTIMAL":
+        return "OPTIMAL (proven)"
+    if result.status == "FEASIBLE":
+        if result.gap is None:
+            return "FEASIBLE (no proven gap: the bound does not cover the whole problem)"
+        return f"FEASIBLE, proven within {100 * result.gap:.2f} % of optimal"
+    return result.status
+
+
+def _print_result(result: SolveResult, graph: Graph) -> None:
+    from fuseplan.models.units import format_bytes, format_mb
+
+    plan = result.plan
+    assert plan is not None
+    tiled = any(g.cost.tiles is not None for g in plan.groups)
+    rows = []
+    for i, group in enumerate(plan.groups):
+        c = group.cost
+        row = [
+            i, abbreviate([graph.ops[v].name for v in group.ops]),
+            fmt_int(c.buffer_bytes) if group.fusible else f"{fmt_int(c.buffer_bytes)} (unfusable)",
+            fmt_int(c.input_bytes), fmt_int(c.weight_bytes), fmt_int(c.output_bytes),
+            fmt_int(c.dram_bytes),
+        ]
+        if tiled:
+            row.append("-" if c.tiles is None else f"n={c.tiles} {c.weights}")
+        rows.append(row)
+    headers = ["#", "ops", "F_beta B", "in B", "weights B", "out B", "F_D B"]
+    if tiled:
+        headers.append("tiling")
+    print_table(
+        f"{graph.name}: {len(plan.groups)} groups, {plan.scheme} at "
+        f"{format_bytes(plan.buffer_bytes)} buffer, {plan.bytes_per_element} B/element",
+        headers, rows, right_align=(0, 2, 3, 4, 5, 6),
+    )
+    t = plan.totals
+    unfusable = [graph.ops[g.ops[0]].name for g in plan.groups if not g.fusible]
+    d = result.details
+    lines = [
+        f"DRAM traffic, fusible groups: {fmt_int(t.fusible_dram_bytes)} B "
+        f"({format_mb(t.fusible_dram_bytes)} MB)",
+        f"DRAM traffic, all ops:        {fmt_int(t.all_dram_bytes)} B "
+        f"({format_mb(t.all_dram_bytes)} MB)",
+        f"bounds on any plan (all ops): lower {fmt_int(t.lower_bound_bytes)} B "
+        f"(one group, infinite buffer), upper {fmt_int(t.upper_bound_bytes)} B (no fusion)",
+        f"unfusable ops: {len(unfusable)}" + (f" ({abbreviate(unfusable)})" if unfusable else ""),
+        f"status: {status_text(result)}; solver bound (fusible): "
+        + ("none" if result.bound_bytes is None else f"{fmt_int(result.bound_bytes)} B"),
+        f"method: {result.method} ({d.get('why', '')})",
+        "ideals: " + (f"{fmt_int(d['ideals'])}" if "ideals" in d else "not counted")
+        + f"; candidate groups: {fmt_int(d.get('candidates', 0))}"
+        + ("" if d.get("candidates_complete", True) else " (enumeration cut short)")
+        + (f"; arcs: {fmt_int(d['arcs'])}" if "arcs" in d else ""),
+        f"wall time: {result.wall_time_s:.3f} s",
+    ]
+    print("\n".join(lines))
