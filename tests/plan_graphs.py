@@ -46,18 +46,6 @@ class ToyModel:
         return GroupCost(need, weights + inputs + outputs, inputs, weights, outputs, need < buffer_bytes)
 
 
-def residual_block() -> Graph:
-    """docs/cost-models.md's worked example: x 64x56x56; c1, c2 3x3 convs 64->64 with bias
-    (36,928 parameters each); add(c2, x)."""
-    b = GraphBuilder("residual", source="residual")
-    x = b.input("x", 64, 56, 56)
-    t1 = b.op("c1", "Conv", [x], (64, 56, 56), params=36_928, k=3)
-    t2 = b.op("c2", "Conv", [t1], (64, 56, 56), params=36_928, k=3)
-    y = b.op("add", "Add", [t2, x], (64, 56, 56))
-    b.output(y)
-    return b.build()
-
-
 def two_cycle() -> Graph:
     """Ops a1, b2, a2, b1 with edges a1 -> a2, b2 -> b1, a1 -> b1, b2 -> a2: the groups
     A = {a1, a2} and B = {b2, b1} are each connected and convex, but A feeds B and B feeds A."""
