@@ -1,0 +1,146 @@
+"""Running the pending runs of a bench: a local pool or Ray, a progress bar, rows as they end.
+
+``process`` backend: ``jobs`` slots, each runs one fresh ``fuseplan solve`` process at a time
+(threads only wait on the processes). ``ray`` backend: the same :func:`run_one` as Ray tasks
+that each reserve ``workers`` CPUs, on a local Ray or on the cluster at ``ray_address``.
+Either way the bench process receives the finished rows and is the only writer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from fuseplan.models.errors import FusePlanError
+
+from .runner import RunOutcome, run_one
+from .spec import RunSpec
+from .store import ResultStore
+
+BACKENDS = ("process", "ray")
+
+
+@dataclass(frozen=True)
+class BenchSummary:
+    """What one ``fuseplan bench`` call did; ``failed`` counts its ERROR/TIMEOUT rows."""
+
+    out_dir: str
+    total: int
+    skipped: int
+    done: int
+    failed: int
+    wall_time_s: float
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def run_timeout(spec: RunSpec, run_timeout_s: float | None) -> float | None:
+    """The kill timeout of a run: the one given, else 3 x its time limit + 120 s, else none."""
+    if run_timeout_s is not None:
+        return run_timeout_s
+    return None if spec.time_limit_s is None else 3 * spec.time_limit_s + 120
+
+
+def _process_results(
+    runs: Sequence[RunSpec], jobs: int, run_timeout_s: float | None
+) -> Iterator[RunOutcome]:
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench") as pool:
+        pending: set[Future[RunOutcome]] = {
+            pool.submit(run_one, spec, run_timeout(spec, run_timeout_s)) for spec in runs
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _ray_results(
+    runs: Sequence[RunSpec], jobs: int, run_timeout_s: float | None, address: str | None
+) -> Iterator[RunOutcome]:
+    try:
+        import ray
+    except ImportError:
+        raise FusePlanError(
+            "--backend ray needs Ray: pip install \"fuseplan[ray]\" (or use --backend process)"
+        ) from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(run_one)
+        refs = [
+            remote.options(num_cpus=spec.workers).remote(spec, run_timeout(spec, run_timeout_s))
+            for spec in runs
+        ]
+        while refs:
+            done, refs = ray.wait(refs, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def run_bench(
+    runs: Sequence[RunSpec],
+    out_dir: str | Path,
+    *,
+    jobs: int | None = None,
+    backend: str = "process",
+    ray_address: str | None = None,
+    retry_errors: bool = False,
+    run_timeout_s: float | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_row: Callable[[dict], None] | None = None,
+) -> BenchSummary:
+    """Runs every spec not yet in ``out_dir`` and appends a row as each one ends.
+
+    ``on_start(pending, skipped)`` is called once before the runs, ``on_row(row)`` after
+    each row is stored (the command line draws its progress bar with them).
+    """
+    if backend not in BACKENDS:
+        raise FusePlanError(f"--backend {backend!r}: use {' or '.join(BACKENDS)}")
+    jobs = jobs or default_jobs()
+    if jobs < 1:
+        raise FusePlanError(f"--jobs must be at least 1 (got {jobs})")
+    start = time.perf_counter()
+    store = ResultStore(out_dir)
+    try:
+        finished = store.finished_keys(include_errors=not retry_errors)
+        pending = [spec for spec in runs if spec.key not in finished]
+        pending = list({spec.key: spec for spec in pending}.values())
+        if on_start:
+            on_start(len(pending), len(runs) - len(pending))
+        results = (
+            _ray_results(pending, jobs, run_timeout_s, ray_address)
+            if backend == "ray" and pending
+            else _process_results(pending, jobs, run_timeout_s)
+        )
+        failed = 0
+        for outcome in results:
+            store.append(outcome.row, outcome.plan_text)
+            failed += outcome.row["status"] in ("ERROR", "TIMEOUT")
+            if on_row:
+                on_row(outcome.row)
+    finally:
+        store.close()
+    return BenchSummary(
+        out_dir=str(out_dir),
+        total=len(runs),
+        skipped=len(runs) - len(pending),
+        done=len(pending),
+        failed=failed,
+        wall_time_s=round(time.perf_counter() - start, 3),
+    )

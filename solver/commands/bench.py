@@ -1,0 +1,149 @@
+"""``fuseplan bench``: many ``fuseplan solve`` runs, resumable, in parallel; ``fuseplan bench
+report DIR`` turns a bench directory into a Markdown (or HTML) report with plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+NAME = "bench"
+HELP = "run many solves (nets x schemes x buffers x methods x seeds) into DIR; `bench report DIR`"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fuseplan.solver.bench.passthrough import add_passthrough_arguments
+
+    parser.add_argument(
+        "--nets", metavar="NETS",
+        help="comma-separated: zoo names, families (mobilenets, resnets, efficientnets, paper, "
+        "zoo, all), generated nets (wide:ops=200,width=4,seed=0) or .onnx files; ';' also separates",
+    )
+    parser.add_argument("--buffers", metavar="SIZES",
+                        help="e.g. 128KB,256KB, or sweep (16KB to 2MB in powers of two)")
+    parser.add_argument("--schemes", default="lbdf", metavar="S,S",
+                        help="cost models, e.g. lbdf,brr (default: lbdf)")
+    parser.add_argument("--methods", default="auto", metavar="M[:REPAIR],...",
+                        help="`fuseplan solve --method` names (default: auto)")
+    parser.add_argument("--time-limit", type=float, metavar="S", help="seconds per run")
+    parser.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 (default 1)")
+    parser.add_argument("--jobs", type=int, metavar="N", help="runs at once (default: the cores)")
+    parser.add_argument("--workers-per-job", type=int, default=1, metavar="W",
+                        help="solver workers of each run (default 1)")
+    parser.add_argument("--backend", choices=("process", "ray"), default="process",
+                        help="local processes (default) or Ray tasks")
+    parser.add_argument("--ray-address", metavar="ADDR",
+                        help="an existing Ray cluster (default: start a local Ray)")
+    parser.add_argument("--run-timeout", type=float, metavar="S",
+                        help="kill a run after S seconds (default: 3 x --time-limit + 120, "
+                        "none without a time limit)")
+    parser.add_argument("--retry-errors", action="store_true",
+                        help="run again the runs whose row is an error")
+    parser.add_argument("--out", metavar="DIR", help="bench directory (rows.jsonl, rows.csv, plans/)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines")
+    add_passthrough_arguments(parser)
+    sub = parser.add_subparsers(dest="bench_command", metavar="report")
+    report = sub.add_parser("report", help="write DIR/report/report.md (or .html) with plots",
+                            description="write a report of a bench directory with tables and plots")
+    report.add_argument("dir", metavar="DIR", help="a bench directory (--out of fuseplan bench)")
+    report.add_argument("--format", choices=("md", "html"), default="md")
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "bench_command", None) == "report":
+        return _report(args)
+    return _bench(args)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from fuseplan.solver.bench.report import write_report
+
+    path = write_report(args.dir, fmt=args.format)
+    print(path)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from fuseplan import __version__
+    from fuseplan.models.errors import FusePlanError
+    from fuseplan.solver.bench.execute import run_bench
+    from fuseplan.solver.bench.passthrough import passthrough_argv
+    from fuseplan.solver.bench.spec import (
+        expand_runs, parse_buffers, parse_methods, parse_nets, parse_schemes,
+    )
+
+    for flag, value in (("--nets", args.nets), ("--buffers", args.buffers), ("--out", args.out)):
+        if not value:
+            raise FusePlanError(
+                f"{flag} is required, e.g. fuseplan bench --nets mobilenet_v2 --buffers 128KB "
+                "--out bench/mbv2 (or `fuseplan bench report DIR`)"
+            )
+    runs = expand_runs(
+        parse_nets(args.nets), parse_schemes(args.schemes), parse_buffers(args.buffers),
+        parse_methods(args.methods),
+        seeds=args.seeds, time_limit_s=args.time_limit, workers=args.workers_per_job,
+        passthrough=passthrough_argv(args), tool_version=__version__,
+    )
+    progress = _Progress(quiet=args.quiet)
+    try:
+        summary = run_bench(
+            runs, args.out, jobs=args.jobs, backend=args.backend, ray_address=args.ray_address,
+            retry_errors=args.retry_errors, run_timeout_s=args.run_timeout,
+            on_start=progress.start, on_row=progress.row,
+        )
+    finally:
+        progress.stop()
+    print(
+        f"{summary.total} runs: {summary.skipped} already in {summary.out_dir}, {summary.done} "
+        f"run now ({summary.failed} failed) in {summary.wall_time_s:.1f} s; rows: "
+        f"{summary.out_dir}/rows.jsonl, rows.csv"
+    )
+    return 1 if summary.failed else 0
+
+
+class _Progress:
+    """A rich progress bar with ETA on stderr, and one line per finished run."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._bar: Any = None
+        self._task: Any = None
+
+    def start(self, pending: int, skipped: int) -> None:
+        if self.quiet:
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(file=sys.stderr)
+        if skipped:
+            console.print(f"{skipped} runs already done, {pending} to run")
+        self._bar = Progress(
+            TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(), console=console,
+        )
+        self._task = self._bar.add_task("bench", total=pending)
+        self._bar.start()
+
+    def row(self, row: dict[str, Any]) -> None:
+        if self._bar is None:
+            return
+        from rich.markup import escape
+
+        if row["status"] in ("ERROR", "TIMEOUT"):
+            what = f"[red]{row['status']}[/red] {escape(str(row.get('error')))}"
+        else:
+            mb = row.get("all_dram_mb")
+            what = f"{row['status']} {mb:.3f} MB" if mb is not None else row["status"]
+        self._bar.console.print(
+            f"{escape(row['net'])} {row['scheme']} {row['buffer']} {row['method']} seed={row['seed']}: "
+            f"{what} ({row['wall_time_s']:.1f} s)", markup=True, highlight=False,
+        )
+        self._bar.advance(self._task)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
