@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fuseplan.models.lattice import ideal_lattice
 
-from .candidates import CandidateSet, enumerate_candidates, group_frontier
+from .candidates import CandidateSet, chain_plan, enumerate_candidates, group_frontier
 from .problem import Limits, Problem
 from .progress import Deadline
 from .result import SolveResult, finish
@@ -117,6 +117,9 @@ def solve(
         "enumeration_s": round(cands.seconds, 4),
         "arcs": sum(len(a) for a in out),
     }
+    if cost is None and not complete:  # cut short: the best plan of consecutive runs
+        cost, chosen = chain_plan(problem, cands)
+        details["fallback"] = "time limit: best plan of runs of consecutive ops"
     groups = [cands.masks[g] for g in chosen]
     if cost is None:
         status = "INFEASIBLE" if complete else "UNKNOWN"

@@ -34,7 +34,7 @@ def solve(
         deadline.report("milp", hint_cost)
 
     prob = pulp.LpProblem("fusion_partition", pulp.LpMinimize)
-    x = [pulp.LpVariable(f"g{g}", cat="Binary") for g in range(len(cands))]
+    x = [prob.add_variable(f"g{g}", 0, 1, cat="Binary") for g in range(len(cands))]
     prob += pulp.lpSum(c * x[g] for g, c in enumerate(cands.costs) if c)
     for v, cover in enumerate(data.cover):
         prob += pulp.lpSum(x[g] for g in cover) == 1, f"cover_{v}"
@@ -47,22 +47,22 @@ def solve(
     rounds = cuts = 0
     while rounds < MAX_ROUNDS and not deadline.expired():
         rounds += 1
-        if best is not None:
+        if best_cost is not None:
             chosen_hint = set(best)
             for g in range(len(cands)):
                 x[g].setInitialValue(1 if g in chosen_hint else 0)
         remaining = deadline.remaining()
-        cmd = pulp.PULP_CBC_CMD(
+        cmd = _cbc(
             msg=False,
             timeLimit=None if remaining is None else max(1.0, remaining),
             threads=limits.workers,
             gapRel=limits.gap,
-            warmStart=best is not None,
+            warmStart=best_cost is not None,
         )
         prob.solve(cmd)
         status = pulp.LpStatus[prob.status]
         if status == "Infeasible":
-            infeasible = best is None
+            infeasible = best_cost is None
             break
         if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             break
@@ -100,3 +100,14 @@ def solve(
                   status="OPTIMAL" if proven else "FEASIBLE",
                   groups=[cands.masks[g] for g in best], objective=best_cost,
                   bound=best_cost if proven else None, details=details)
+
+
+def _cbc(**options):
+    """PuLP's bundled CBC (the only CBC on a plain install; PuLP 3.3 warns it will move)."""
+    import warnings
+
+    import pulp
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)

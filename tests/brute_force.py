@@ -121,55 +121,71 @@ def set_partitions(items: list[int]) -> Iterator[list[list[int]]]:
         yield [[first]] + part
 
 
-def _valid_plan(
-    graph: Graph, model, buffer: int, blocks: list[list[int]], unfusable: set[int],
-    pins: Sequence[set[int]], forbids: Sequence[tuple[int, int]], max_ops: int | None,
-) -> bool:
-    g = graph.to_networkx()
-    group_of = {v: i for i, block in enumerate(blocks) for v in block}
-    for block in blocks:
-        if len(block) > 1 and (set(block) & unfusable):
-            return False
-        if max_ops is not None and len(block) > max_ops:
-            return False
-        if not nx.is_weakly_connected(g.subgraph(block)):
-            return False
-        if set(block) & unfusable:
-            continue
-        if model.buffer_bytes(as_mask(block)) >= buffer:
-            return False
-    for pin in pins:
-        if len({group_of[v] for v in pin}) != 1:
-            return False
-    for a, b in forbids:
-        if group_of[a] == group_of[b]:
-            return False
-    quotient = nx.DiGraph()
-    quotient.add_nodes_from(range(len(blocks)))
-    for u, v in g.edges:
-        if group_of[u] != group_of[v]:
-            quotient.add_edge(group_of[u], group_of[v])
-    return nx.is_directed_acyclic_graph(quotient)  # convexity follows: see below
+class _Checker:
+    """Validity of one block (memoised by mask) and of a whole partition."""
+
+    def __init__(self, graph: Graph, model, buffer: int, pins, forbids, max_ops) -> None:
+        self.graph = graph
+        self.nx = graph.to_networkx()
+        self.model = model
+        self.buffer = buffer
+        self.pins = [set(p) for p in pins]
+        self.forbids = list(forbids)
+        self.max_ops = max_ops
+        self.unfusable = {v for v in range(graph.num_ops) if model.buffer_bytes(1 << v) >= buffer}
+        self.memo: dict[int, int | None] = {}
+
+    def block_cost(self, block: list[int]) -> int | None:
+        """The block's fusible cost (0 for an unfusable singleton), None if it is invalid."""
+        mask = as_mask(block)
+        if mask not in self.memo:
+            self.memo[mask] = self._block_cost(block, mask)
+        return self.memo[mask]
+
+    def _block_cost(self, block: list[int], mask: int) -> int | None:
+        if set(block) & self.unfusable:
+            return 0 if len(block) == 1 else None
+        if self.max_ops is not None and len(block) > self.max_ops:
+            return None
+        if not nx.is_weakly_connected(self.nx.subgraph(block)):
+            return None
+        if self.model.buffer_bytes(mask) >= self.buffer:
+            return None
+        return self.model.dram_bytes(mask, self.buffer)
+
+    def plan_cost(self, blocks: list[list[int]]) -> int | None:
+        total = 0
+        for block in blocks:
+            cost = self.block_cost(block)
+            if cost is None:
+                return None
+            total += cost
+        group_of = {v: i for i, block in enumerate(blocks) for v in block}
+        for pin in self.pins:
+            if len({group_of[v] for v in pin}) != 1:
+                return None
+        for a, b in self.forbids:
+            if group_of[a] == group_of[b]:
+                return None
+        quotient = nx.DiGraph()
+        quotient.add_nodes_from(range(len(blocks)))
+        for u, v in self.nx.edges:
+            if group_of[u] != group_of[v]:
+                quotient.add_edge(group_of[u], group_of[v])
+        # convexity follows: a path leaving a group and coming back is a cycle of groups
+        return total if nx.is_directed_acyclic_graph(quotient) else None
 
 
 def brute_force_optimum(
     graph: Graph, model, buffer: int, *, pins: Sequence[set[int]] = (),
     forbids: Sequence[tuple[int, int]] = (), max_ops: int | None = None,
 ) -> tuple[int | None, list[list[int]] | None]:
-    """(least fusible total, its groups) over every valid plan; (None, None) if none.
-
-    Convexity is implied by an acyclic quotient of connected groups: a path leaving a group
-    and coming back would be a cycle through the groups it visits."""
-    unfusable = {v for v in range(graph.num_ops) if model.buffer_bytes(1 << v) >= buffer}
+    """(least fusible total, its groups) over every valid plan; (None, None) if none."""
+    checker = _Checker(graph, model, buffer, pins, forbids, max_ops)
     best: int | None = None
     best_blocks = None
     for blocks in set_partitions(list(range(graph.num_ops))):
-        if not _valid_plan(graph, model, buffer, blocks, unfusable, pins, forbids, max_ops):
-            continue
-        total = sum(
-            model.dram_bytes(as_mask(block), buffer)
-            for block in blocks if not set(block) & unfusable
-        )
-        if best is None or total < best:
+        total = checker.plan_cost(blocks)
+        if total is not None and (best is None or total < best):
             best, best_blocks = total, blocks
     return best, best_blocks

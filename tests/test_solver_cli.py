@@ -1,0 +1,57 @@
+"""`fuseplan solve` end to end: output, files, errors, lazy imports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+from fuseplan.solver.cli import main
+
+
+def test_solve_prints_an_optimal_plan_and_writes_files(tmp_path, capsys) -> None:
+    out, table = tmp_path / "plan.json", tmp_path / "groups.csv"
+    code = main(["solve", "resnet18", "--buffer", "256KB", "--quiet",
+                 "--out", str(out), "--csv", str(table)])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "status: OPTIMAL (proven)" in text and "method: ideals" in text
+    assert "DRAM traffic, all ops:" in text and "ideals: " in text
+    plan = json.loads(out.read_text())
+    assert plan["solve"]["status"] == "OPTIMAL"
+    assert plan["solve"]["bound_bytes"] == plan["totals"]["fusible_dram_bytes"]
+    rows = list(csv.DictReader(table.open()))
+    assert len(rows) == len(plan["groups"])
+    assert sum(int(r["dram_bytes"]) for r in rows) == plan["totals"]["all_dram_bytes"]
+
+
+def test_methods_agree_through_the_cli(capsys) -> None:
+    totals = set()
+    for method in ("auto", "cpsat-flow", "cpsat-partition", "milp"):
+        assert main(["solve", "mobilenet_v1", "--buffer", "128KB", "--method", method,
+                     "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["solve"]["status"] == "OPTIMAL"
+        totals.add(data["totals"]["fusible_dram_bytes"])
+    assert len(totals) == 1
+
+
+def test_contradictory_pin_exits_2_with_one_line(capsys) -> None:
+    code = main(["solve", "resnet18", "--buffer", "64KB", "--quiet",
+                 "--pin", "/conv1/Conv,/layer4/layer4.1/conv2/Conv"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--pin" in err
+
+
+def test_auto_on_a_chain_net_imports_no_solver_library() -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "from fuseplan.solver.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['solve', 'mobilenet_v2', '--buffer', '128KB', '--quiet']) == 0\n"
+        "print(sorted(m for m in ('torch', 'ortools', 'pulp', 'onnx', 'matplotlib') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
