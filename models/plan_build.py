@@ -28,7 +28,10 @@ def make_provenance(graph: Graph, *, seed: int | None, command: str | None = Non
 
     if command is None:
         argv = list(sys.argv) or ["fuseplan"]
-        command = shlex.join([Path(argv[0]).name, *argv[1:]])
+        program = Path(argv[0]).name
+        if program in ("__main__.py", "cli.py"):  # python -m fuseplan / fuseplan.solver.cli
+            program = "fuseplan"
+        command = shlex.join([program, *argv[1:]])
     return Provenance(
         tool_version=__version__,
         command=command,

@@ -8,6 +8,7 @@ Rules (each failure message names the group by index and first op, and the rule)
   acyclic    the graph of groups has no cycle, and the groups are listed in an execution order
   fits       every fusible group has F_beta < buffer
   unfusable  the unfusable groups are exactly the singletons of ops that do not fit alone
+             (an op that does not fit alone is never inside a larger group)
   numbers    every stored cost equals a fresh evaluation (unfusable: the unfused cost)
   totals     the totals are the sums of fresh costs; the bounds are the fresh bounds
   solve      a solver's bound does not exceed the plan's fusible total; the gap is in [0, 1]
@@ -171,6 +172,14 @@ def _group_failures(
         out.append(f"{name}: fits: F_beta {need:,} B >= buffer {plan.buffer_bytes:,} B")
     elif not group.fusible and len(group.ops) != 1:
         out.append(f"{name}: unfusable: a group marked unfusable must be a single op")
+    elif group.fusible and len(group.ops) > 1:
+        alone = [v for v in group.ops if model.buffer_bytes(1 << v) >= plan.buffer_bytes]
+        if alone:
+            names = ", ".join(repr(graph.ops[v].name) for v in alone[:3])
+            out.append(
+                f"{name}: unfusable: op(s) {names} do not fit the buffer alone and must each "
+                "be a group of their own"
+            )
     elif not group.fusible and fresh.fusible:
         out.append(
             f"{name}: unfusable: marked unfusable but fits alone ({need:,} B < buffer "

@@ -129,3 +129,5 @@ def test_provenance(monkeypatch: pytest.MonkeyPatch) -> None:
     assert re.fullmatch(r"[0-9a-f]{16}", prov.graph_hash)
     assert prov.graph_hash != make_provenance(two_cycle(), seed=7).graph_hash
     assert make_provenance(graph, seed=None, command="x y").command == "x y"
+    monkeypatch.setattr(sys, "argv", ["/x/fuseplan/__main__.py", "validate", "p.json"])
+    assert make_provenance(graph, seed=None).command == "fuseplan validate p.json"

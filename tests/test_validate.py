@@ -200,3 +200,24 @@ def test_check_plan_is_one_line_with_the_count() -> None:
     message = str(err.value)
     assert message.startswith("plan fails 4 check(s): totals: fusible_dram_bytes 1")
     assert message.endswith("(and 1 more)") and "\n" not in message
+
+
+class _Discount(ToyModel):
+    """The toy model, except that {p, r, s} needs only 300 B (a model whose F_beta can drop
+    when ops join, as BRR's can)."""
+
+    def buffer_bytes(self, group: int) -> int:
+        return 300 if group == P | R | S else super().buffer_bytes(group)
+
+
+def test_an_op_that_does_not_fit_alone_must_be_its_own_group() -> None:
+    graph = diamond()
+    model = _Discount(graph)
+    # at 700 B, p alone needs 712 B: unfusable, although {p, r, s} would fit
+    plan = build_plan(model, [P | R | S, Q, G], 700, solve=SOLVE, provenance=make_provenance(graph, seed=0))
+    assert validate_plan(plan, graph, model) == [
+        "group 1 (first op 'p'): unfusable: op(s) 'p' do not fit the buffer alone and must "
+        "each be a group of their own"
+    ]
+    ok = build_plan(model, [P, R | S, Q, G], 700, solve=SOLVE, provenance=make_provenance(graph, seed=0))
+    assert validate_plan(ok, graph, model) == []
