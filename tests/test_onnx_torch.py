@@ -1,0 +1,143 @@
+"""Real exports: a small CNN with every pattern of a torchvision net, through both torch
+exporters (legacy TorchScript at opset 17, and the default torch.export-based one)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from fuseplan.models.errors import FusePlanError
+from fuseplan.models.graph import Graph
+from fuseplan.models.onnx_import import import_onnx
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+
+class TinyNet(nn.Module):
+    """conv-bn-relu stem, residual block, strided conv, depthwise + ReLU6, dilated conv,
+    squeeze-excite, nearest upsample + concat with the stem, global pooling + linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.res1 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.res2 = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8))
+        self.down = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.dw = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), nn.BatchNorm2d(8), nn.ReLU6())
+        self.dil = nn.Conv2d(8, 8, 3, padding=2, dilation=2)
+        self.se1 = nn.Conv2d(8, 2, 1)
+        self.se2 = nn.Conv2d(2, 8, 1)
+        self.fc = nn.Linear(16, 10)
+        with torch.no_grad():  # non-trivial BN statistics so that folded biases are non-zero
+            for i, bn in enumerate((self.stem[1], self.res1[1], self.res2[1])):
+                g = torch.Generator().manual_seed(i)
+                bn.running_mean.copy_(torch.randn(8, generator=g))
+                bn.running_var.copy_(torch.rand(8, generator=g) + 0.5)
+                bn.bias.copy_(torch.randn(8, generator=g))
+        # self.dw's BatchNorm keeps its default statistics: its folded bias is zero
+
+    def forward(self, x):
+        s = self.stem(x)
+        r = torch.relu(self.res2(self.res1(s)) + s)
+        d = torch.relu(self.dil(self.dw(torch.relu(self.down(r)))))
+        w = torch.sigmoid(self.se2(torch.relu(self.se1(nn.functional.adaptive_avg_pool2d(d, 1)))))
+        u = nn.functional.interpolate(d * w, scale_factor=2.0, mode="nearest")
+        c = torch.cat([u, s], dim=1)
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(c, 1), 1))
+
+
+# (kind, output shape, params, k, s, is_global), by hand: 3x16x16 input
+EXPECTED = [
+    ("Conv", (8, 16, 16), 8 * 27 + 8, 3, 1, False),      # stem, BN folded: gains a bias
+    ("Relu", (8, 16, 16), 0, 1, 1, False),
+    ("Conv", (8, 16, 16), 8 * 72 + 8, 3, 1, False),
+    ("Relu", (8, 16, 16), 0, 1, 1, False),
+    ("Conv", (8, 16, 16), 8 * 72 + 8, 3, 1, False),
+    ("Add", (8, 16, 16), 0, 1, 1, False),
+    ("Relu", (8, 16, 16), 0, 1, 1, False),
+    ("Conv", (8, 8, 8), 8 * 72 + 8, 3, 2, False),         # strided
+    ("Relu", (8, 8, 8), 0, 1, 1, False),
+    ("Conv", (8, 8, 8), 72, 3, 1, False),                 # depthwise; bias checked apart
+    ("Clip", (8, 8, 8), 0, 1, 1, False),                  # ReLU6
+    ("Conv", (8, 8, 8), 8 * 72 + 8, 5, 1, False),         # dilated: 2*(3-1)+1 = 5
+    ("Relu", (8, 8, 8), 0, 1, 1, False),
+    ("GAP", (8, 1, 1), 0, 8, 8, True),
+    ("Conv", (2, 1, 1), 2 * 8 + 2, 1, 1, False),
+    ("Relu", (2, 1, 1), 0, 1, 1, False),
+    ("Conv", (8, 1, 1), 8 * 2 + 8, 1, 1, False),
+    ("Sigmoid", (8, 1, 1), 0, 1, 1, False),
+    ("Mul", (8, 8, 8), 0, 1, 1, False),
+    ("Resize", (8, 16, 16), 0, 1, Fraction(1, 2), False),
+    ("Concat", (16, 16, 16), 0, 1, 1, False),
+    ("GAP", (16, 1, 1), 0, 16, 16, True),
+    ("Gemm", (10, 1, 1), 16 * 10 + 10, 1, 1, False),
+]
+
+
+def _rows(g: Graph) -> list[tuple]:
+    rows = []
+    for op in g.ops:
+        kind = "GAP" if op.kind in ("GlobalAveragePool", "ReduceMean") else op.kind
+        # the depthwise conv's bias depends on the exporter: count its weights only here
+        params = math.prod(op.param_shapes[0]) if op.id == 9 else op.params
+        rows.append((kind, g.tensors[op.output].shape, params, op.k, op.s, op.is_global))
+    return rows
+
+
+def _export(path: Path, dynamo: bool, **kw) -> Path:
+    model = TinyNet().eval()
+    x = torch.randn(1, 3, 16, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if dynamo:
+            torch.onnx.export(model, (x,), str(path), dynamo=True, opset_version=18, verbose=False)
+        else:
+            torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17,
+                              input_names=["x"], **kw)
+    return path
+
+
+@pytest.fixture(scope="module")
+def legacy(tmp_path_factory) -> Graph:
+    return import_onnx(_export(tmp_path_factory.mktemp("legacy") / "tiny.onnx", dynamo=False))
+
+
+@pytest.fixture(scope="module")
+def dynamo(tmp_path_factory) -> Graph:
+    # The torch.export-based exporter takes ~9 s here (tracing + onnxscript): one export, shared.
+    pytest.importorskip("onnxscript")
+    return import_onnx(_export(tmp_path_factory.mktemp("dynamo") / "tiny.onnx", dynamo=True))
+
+
+def _edges(g: Graph) -> list[tuple[int, ...]]:
+    return [op.inputs for op in g.ops]
+
+
+def test_legacy_export(legacy: Graph) -> None:
+    assert _rows(legacy) == EXPECTED
+    dw = legacy.ops[9]
+    assert dw.attr("group") == 8 and dw.params == 80  # the legacy exporter keeps a zero bias
+    assert legacy.ops[0].name == "/stem/stem.0/Conv"
+    assert legacy.ops[-1].absorbed == ("/Flatten",)
+    assert _edges(legacy)[5] == (legacy.ops[4].output, legacy.ops[1].output)  # the residual add
+
+
+def test_dynamo_export(dynamo: Graph, legacy: Graph) -> None:
+    assert _rows(dynamo) == EXPECTED
+    assert dynamo.ops[9].params == 72  # the exporter dropped the zero bias: we do not restore it
+    assert _edges(dynamo) == _edges(legacy)  # same wiring, op for op
+    assert dynamo.ops[7].name == "node_conv2d_3"  # generated names, kept as the file has them
+
+
+def test_dynamic_axes_need_input_shape(tmp_path: Path, legacy: Graph) -> None:
+    path = _export(tmp_path / "dyn.onnx", dynamo=False,
+                   dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}})
+    with pytest.raises(FusePlanError, match="--input-shape"):
+        import_onnx(path)
+    g = import_onnx(path, input_shape=(1, 3, 16, 16))
+    assert _rows(g) == EXPECTED and _edges(g) == _edges(legacy)
