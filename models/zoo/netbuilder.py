@@ -183,7 +183,9 @@ class NetBuilder:
         return self._add("Add", [a, b], self.shape(a))
 
     def mul(self, a: int, b: int) -> int:
-        return self._add("Mul", [a, b], self.shape(a))
+        """Elementwise, broadcasting (an SE scale of Cx1x1 times a CxHxW map is CxHxW)."""
+        shape = tuple(max(da, db) for da, db in zip(self.shape(a), self.shape(b)))
+        return self._add("Mul", [a, b], shape)
 
     def concat(self, xs: Sequence[int]) -> int:
         c = sum(self.shape(t)[0] for t in xs)
