@@ -36,6 +36,7 @@ from ..errors import FusePlanError
 from ..graph import Graph
 from .catalog import CATALOG, ZooInfo
 from .mobilenet import mobilenet_v1, mobilenet_v2
+from .mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
 from .resnet import resnet
 
 __all__ = [
@@ -49,6 +50,7 @@ _INFO = {i.name: i for i in CATALOG}
 BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     "mobilenet_v1": mobilenet_v1,
     "mobilenet_v2": mobilenet_v2,
+    "mobilenet_v3_large": mobilenet_v3_large,
     **{n: partial(resnet, n) for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")},
 }
 
