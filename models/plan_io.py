@@ -96,8 +96,9 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
             "use the fuseplan version that wrote it or re-run the solver"
         )
     buffer_bytes = top.get("buffer_bytes", int)
+    known = {op.name for op in graph.ops}
     groups = [
-        _group_from_dict(g, i, graph, buffer_bytes)
+        _group_from_dict(g, i, graph, known, buffer_bytes)
         for i, g in enumerate(top.get("groups", list))
     ]
     totals = _Reader(top.get("totals", dict), "plan totals")
@@ -130,12 +131,14 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
     )
 
 
-def _group_from_dict(data: Any, index: int, graph: Graph, buffer_bytes: int) -> PlanGroup:
+def _group_from_dict(
+    data: Any, index: int, graph: Graph, known: set[str], buffer_bytes: int
+) -> PlanGroup:
     g = _Reader(data, f"plan group {index}")
     names = g.get("ops", list)
     if not names or not all(isinstance(n, str) for n in names):
         raise FusePlanError(f"plan group {index}: 'ops' must be a non-empty list of op names")
-    unknown = [n for n in names if n not in graph._op_index]
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise FusePlanError(
             f"plan group {index}: op(s) {', '.join(map(repr, unknown[:5]))} are not in graph "

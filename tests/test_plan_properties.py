@@ -33,6 +33,7 @@ def small_dags(draw: st.DrawFn) -> Graph:
     n_ops = draw(st.integers(2, 8))
     b = GraphBuilder("random")
     tensors = [b.input("x", draw(st.integers(1, 4)), 8, 8)]
+    read: set[int] = set()
     for i in range(n_ops):
         srcs = draw(st.lists(st.sampled_from(range(len(tensors))), min_size=1, max_size=2, unique=True))
         h = max(b.shape(tensors[s])[1] for s in srcs)
@@ -40,8 +41,8 @@ def small_dags(draw: st.DrawFn) -> Graph:
         c = draw(st.integers(1, 4))
         k = draw(st.sampled_from([1, 3]))
         params = draw(st.integers(0, 300))
+        read |= {tensors[s] for s in srcs}
         tensors.append(b.op(f"op{i}", "Conv", [tensors[s] for s in srcs], (c, h, h), params=params, k=k))
-    read = {t for op in b._ops for t in op.inputs}
     for t in tensors[1:]:
         if t not in read:
             b.output(t)
