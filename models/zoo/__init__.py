@@ -51,6 +51,7 @@ _INFO = {i.name: i for i in CATALOG}
 BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     "mobilenet_v1": mobilenet_v1,
     "mobilenet_v2": mobilenet_v2,
+    "mobilenet_v3_small": mobilenet_v3_small,
     "mobilenet_v3_large": mobilenet_v3_large,
     **{n: partial(efficientnet, n) for n in (f"efficientnet_b{i}" for i in range(4))},
     **{n: partial(resnet, n) for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")},
