@@ -15,6 +15,7 @@ The presets' figures are illustrative, not any vendor's datasheet.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,7 @@ def estimate_time_s(dram_bytes: int, config: HardwareConfig) -> float | None:
 def load_hardware(file_or_preset: str | Path) -> HardwareConfig:
     """A preset by name, or a YAML file by path; a clear error for anything else."""
     spec = str(file_or_preset)
-    presets = PRESETS
+    presets = load_presets()
     if spec in presets:
         return presets[spec]
     path = Path(spec)
@@ -158,8 +159,10 @@ def _bandwidth(value: Any, where: str) -> float | None:
     return float(value)
 
 
+@functools.cache
 def load_presets() -> dict[str, HardwareConfig]:
-    """Every preset, by name (= its file's stem, which must equal its ``name`` field)."""
+    """Every preset, by name (= its file's stem, which must equal its ``name`` field); read
+    once, on first use (``PRESETS`` is this dict)."""
     presets: dict[str, HardwareConfig] = {}
     for path in sorted(PRESET_DIR.glob("*.yaml")):
         config = read_hardware_file(path)
@@ -169,4 +172,9 @@ def load_presets() -> dict[str, HardwareConfig]:
     return presets
 
 
-PRESETS: dict[str, HardwareConfig] = load_presets()
+def __getattr__(name: str) -> Any:
+    # PRESETS is read on first use, so that importing this module (every command's
+    # --hw option does) does not parse YAML.
+    if name == "PRESETS":
+        return load_presets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
