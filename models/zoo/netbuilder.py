@@ -168,7 +168,17 @@ class NetBuilder:
         nn.Hardsigmoid is ``HardSigmoid`` with alpha=1/6 (use :meth:`hardsigmoid`); nn.SiLU is
         Sigmoid + Mul (use :meth:`silu`).
         """
+        if kind == "Clip":
+            return self.relu6(x)
         return self._add(kind, [x], self.shape(x))
+
+    def relu6(self, x: int) -> int:
+        """nn.ReLU6: Clip whose min and max come from two Constant nodes in the same scope
+        (the importer absorbs them into the Clip and keeps the bounds as attrs)."""
+        bounds = [self._node_name("Constant"), self._node_name("Constant")]
+        name = self._node_name("Clip")
+        return self._g.op(name, "Clip", [x], self.shape(x), attrs=[("max", 6.0), ("min", 0.0)],
+                          absorbed=bounds + self._pending_absorbed.pop(x, []))
 
     def hardsigmoid(self, x: int) -> int:
         """nn.Hardsigmoid: ONNX HardSigmoid, alpha = float32(1/6) as the file stores it."""
