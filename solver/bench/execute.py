@@ -8,6 +8,7 @@ Either way the bench process receives the finished rows and is the only writer.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -75,10 +76,11 @@ def _ray_results(
         ) from None
     started_here = not ray.is_initialized()
     if started_here:
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
         if address:
-            ray.init(address=address, log_to_driver=False)
+            ray.init(address=address, **quiet)
         else:
-            ray.init(num_cpus=jobs, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=jobs, include_dashboard=False, **quiet)
     try:
         remote = ray.remote(run_one)
         refs = [

@@ -111,6 +111,7 @@ def run_one(spec: RunSpec, timeout_s: float | None = None) -> RunOutcome:
         proc = _run_process(argv, folder, timeout_s)
         row: dict[str, Any] = {
             **spec_fields(spec),
+            **_plan_fields({}),
             "status": "ERROR", "error": None,
             "wall_time_s": round(proc.wall_time_s, 3),
             "peak_rss_mb": round(proc.peak_rss_mb, 1),
