@@ -231,3 +231,18 @@ def test_fuseplan_graph_command_accepts_a_generated_net() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "120" in out.stdout
+
+
+@pytest.mark.parametrize("spec", ["wide:ops=300,width=8,seed=0", "cells:cell=darts,cells=4,seed=0",
+                                  "cells:cell=nasnet,cells=4,seed=0"])
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+def test_both_cost_models_price_generated_nets(spec: str, scheme: str) -> None:
+    from fuseplan.models.cost import make_cost_model
+
+    g = build_generated(spec)
+    model = make_cost_model(scheme, g, 1)
+    assert all(model.buffer_bytes(1 << v) > 0 for v in range(g.num_ops))
+    # the whole net as one group with room for everything: every weight once, the input
+    # image (3 x 224 x 224) and the 1000 logits, per docs/cost-models.md's lower bound
+    whole = model.group_cost((1 << g.num_ops) - 1, 2**40)
+    assert whole.fits and whole.dram_bytes == g.total_params + 3 * 224 * 224 + 1000
