@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from ..graph import Graph, GraphBuilder
 
@@ -275,6 +276,20 @@ class NetBuilder:
         y = self.flatten(y)
         with self.scope(*linear):
             return self.linear(y, classes)
+
+    def resize_bilinear(self, x: int, h: int, w: int) -> int:
+        """``F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)`` with the size
+        read from another tensor's shape (DeepLabV3): the exporter writes Shape, three Constants,
+        Slice, Constant, Concat computing the sizes, then Resize, all in the current scope; the
+        importer absorbs those seven nodes into the Resize (k = 2, s = H_in / H_out)."""
+        c, h_in, _ = self.shape(x)
+        kinds = ("Shape", "Constant", "Constant", "Constant", "Slice", "Constant", "Concat")
+        size_nodes = [self._node_name(kind) for kind in kinds]
+        name = self._node_name("Resize")
+        attrs = [("coordinate_transformation_mode", "half_pixel"), ("cubic_coeff_a", -0.75),
+                 ("mode", "linear"), ("nearest_mode", "floor")]
+        return self._g.op(name, "Resize", [x], (c, h, w), k=2, s=Fraction(h_in, h), attrs=attrs,
+                          absorbed=size_nodes + self._pending_absorbed.pop(x, []))
 
     def build(self, output: int) -> Graph:
         self._g.output(output)
