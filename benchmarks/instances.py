@@ -20,8 +20,8 @@ block) and with the size; the list runs from easy to hard:
 Buffers: 128 KB (tight: many groups, many unfusable choices) and 512 KB (loose: large groups,
 the candidate count explodes). Both schemes (LBDF, BRR) are run on every instance.
 
-``python benchmarks/instances.py`` prints the ``--nets`` and ``--buffers`` values for
-``fuseplan bench``.
+``python benchmarks/instances.py --nets`` (or ``--buffers``) prints that value for
+``fuseplan bench``; without an option, both and the list.
 """
 
 from __future__ import annotations
@@ -70,8 +70,16 @@ def nets_argument(instances: tuple[BenchInstance, ...] = ALL_INSTANCES) -> str:
     return ";".join(i.spec for i in instances)
 
 
+def buffers_argument() -> str:
+    return ",".join(f"{b}KB" for b in BUFFERS_KB)
+
+
 if __name__ == "__main__":
-    if "--help" in sys.argv:
-        print(__doc__)
+    if "--nets" in sys.argv:
+        print(nets_argument())
+    elif "--buffers" in sys.argv:
+        print(buffers_argument())
     else:
-        print(f"--nets '{nets_argument()}' --buffers {','.join(f'{b}KB' for b in BUFFERS_KB)}")
+        for inst in ALL_INSTANCES:
+            print(f"{inst.name:10} {inst.spec:36} {inst.why}")
+        print(f"--nets '{nets_argument()}' --buffers {buffers_argument()}")
