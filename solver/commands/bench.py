@@ -136,11 +136,13 @@ class _Progress:
         if row["status"] in ("ERROR", "TIMEOUT"):
             what = f"[red]{row['status']}[/red] {escape(str(row.get('error')))}"
         else:
-            mb = row.get("all_dram_mb")
+            mb, gap = row.get("all_dram_mb"), row.get("gap")
             what = f"{row['status']} {mb:.3f} MB" if mb is not None else row["status"]
+            if row["status"] == "FEASIBLE" and gap is not None:
+                what += f" (gap {100 * gap:.1f} %)"
         self._bar.console.print(
             f"{escape(row['net'])} {row['scheme']} {row['buffer']} {row['method']} seed={row['seed']}: "
-            f"{what} ({row['wall_time_s']:.1f} s)", markup=True, highlight=False,
+            f"{what} ({row['wall_time_s']:.1f} s)", markup=True, highlight=False, soft_wrap=True,
         )
         self._bar.advance(self._task)
 
