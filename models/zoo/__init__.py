@@ -35,6 +35,7 @@ from functools import lru_cache, partial
 from ..errors import FusePlanError
 from ..graph import Graph
 from .catalog import CATALOG, ZooInfo
+from .deeplabv3 import deeplabv3_mobilenet_v3_large
 from .efficientnet import efficientnet
 from .mobilenet import mobilenet_v1, mobilenet_v2
 from .mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
@@ -55,6 +56,7 @@ BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     "mobilenet_v3_large": mobilenet_v3_large,
     **{n: partial(efficientnet, n) for n in (f"efficientnet_b{i}" for i in range(4))},
     **{n: partial(resnet, n) for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")},
+    "deeplabv3_mobilenet_v3_large": deeplabv3_mobilenet_v3_large,
 }
 
 
