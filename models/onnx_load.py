@@ -63,16 +63,17 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
     sorted_model.CopyFrom(model)
     del sorted_model.graph.node[:]
     sorted_model.graph.node.extend(nodes[i] for i in order)
-    _check(p, sorted_model)
     init_names = {t.name for t in sorted_model.graph.initializer}
     data_inputs = tuple(i.name for i in sorted_model.graph.input if i.name not in init_names)
+    constants = {t.name: numpy_helper.to_array(t) for t in sorted_model.graph.initializer}
+    sorted_model = _light(sorted_model)
+    _check(p, sorted_model)
     if input_shape is not None:
         _set_input_shape(p, sorted_model, data_inputs, tuple(input_shape))
     inferred = _infer(p, sorted_model)
     dims = _value_dims(inferred)
     _check_inputs(p, data_inputs, dims)
     s_nodes = tuple(sorted_model.graph.node)
-    constants = {t.name: numpy_helper.to_array(t) for t in sorted_model.graph.initializer}
     folded = _fold_constants(p, sorted_model, s_nodes, dims, constants)
     if folded:
         dims = _value_dims(_infer(p, _without_folded(sorted_model, s_nodes, folded, constants)))
@@ -111,6 +112,32 @@ def _read(p: Path) -> onnx.ModelProto:
             "torch.onnx.export or another ONNX exporter"
         )
     return model
+
+
+_LIGHT_LIMIT = 4096  # initializers with more elements are weights: only their shapes matter
+
+
+def _light(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with its large initializers turned into graph inputs of the same type/shape.
+
+    The checker and shape inference serialize the whole model; for VGG-16's 138 M weights
+    that costs ~20 s. Large initializers are weights, never shape constants, so checking the
+    model without their data checks the same graph (the loaded values are used as they are).
+    """
+    big = [t for t in model.graph.initializer if np.prod(t.dims, dtype=np.int64) > _LIGHT_LIMIT]
+    if not big:
+        return model
+    light = onnx.ModelProto()
+    light.CopyFrom(model)
+    del light.graph.initializer[:]
+    big_names = {t.name for t in big}
+    light.graph.initializer.extend(t for t in model.graph.initializer if t.name not in big_names)
+    listed = {i.name for i in light.graph.input}
+    light.graph.input.extend(
+        helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+        for t in big if t.name not in listed
+    )
+    return light
 
 
 def _node_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
@@ -269,7 +296,7 @@ def _fold_constants(
     used = {x for n in to_run for x in n.input if x}
     graph = helper.make_graph(
         to_run, "constants", [], [helper.make_empty_tensor_value_info(x) for x in outputs],
-        initializer=[t for t in model.graph.initializer if t.name in used],
+        initializer=[numpy_helper.from_array(constants[x], x) for x in sorted(used) if x in constants],
     )
     sub = helper.make_model(graph, opset_imports=list(model.opset_import))
     try:
