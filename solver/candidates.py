@@ -17,7 +17,7 @@ traffic is a constant of every plan, counted in the all-ops total only).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fuseplan.models.cost.base import mask_ops
 
@@ -29,13 +29,17 @@ from .progress import Deadline
 class CandidateSet:
     """The candidate groups (masks) and their fusible F_D (0 for unfusable singletons).
 
-    Singletons come first, so even a set cut short by the time limit holds a plan (every op
-    alone) unless pins forbid it. ``complete`` is False when the deadline cut enumeration
-    short. ``evaluated`` counts the sets the cost model was asked about.
+    ``before[i]`` / ``after[i]`` are the ops outside group i that must run before / after
+    it (its strict ancestors / descendants). Singletons come first, so even a set cut short
+    by the time limit holds a plan (every op alone) unless pins forbid it. ``complete`` is
+    False when the deadline cut enumeration short. ``evaluated`` counts the sets the cost
+    model was asked about.
     """
 
     masks: tuple[int, ...]
     costs: tuple[int, ...]
+    before: tuple[int, ...]
+    after: tuple[int, ...]
     complete: bool
     evaluated: int
     seconds: float
@@ -48,15 +52,118 @@ def neighbour_masks(problem: Problem) -> list[int]:
     return [p | s for p, s in zip(problem.preds, problem.succs)]
 
 
+@dataclass
+class _Found:
+    masks: list[int] = field(default_factory=list)
+    costs: list[int] = field(default_factory=list)
+    before: list[int] = field(default_factory=list)
+    after: list[int] = field(default_factory=list)
+    evaluated: int = 0
+    complete: bool = True
+
+    def add(self, mask: int, cost: int, anc: int, desc: int) -> None:
+        self.masks.append(mask)
+        self.costs.append(cost)
+        self.before.append(anc & ~mask)
+        self.after.append(desc & ~mask)
+
+    def extend(self, other: _Found) -> None:
+        self.masks += other.masks
+        self.costs += other.costs
+        self.before += other.before
+        self.after += other.after
+        self.evaluated += other.evaluated
+        self.complete = self.complete and other.complete
+
+
 def enumerate_candidates(
-    problem: Problem, deadline: Deadline | None = None, *, prune: bool = True
+    problem: Problem, deadline: Deadline | None = None, *, prune: bool = True, workers: int = 1
 ) -> CandidateSet:
-    """All candidate groups of ``problem``.
+    """All candidate groups of ``problem``; with ``workers`` > 1, grown in that many forked
+    processes (each takes every k-th seed op; a group belongs to its lowest op, so the
+    shares are disjoint).
 
     ``prune=False`` grows past sets that cannot fit (only for tests that check the pruning:
     it is exponential unless ``max_group_ops`` is small).
     """
     start = time.perf_counter()
+    found = _Found()
+    seeds = []
+    for v in range(problem.num_ops):
+        bit = 1 << v
+        anc, desc = problem.ancestors[v], problem.descendants[v]
+        if problem.unfusable & bit:
+            if problem.group_allowed(bit):
+                found.add(bit, 0, anc, desc)
+            continue
+        seeds.append(v)
+        found.evaluated += 1
+        if problem.group_allowed(bit):
+            cost = problem.model.dram_bytes(bit, problem.buffer_bytes)
+            if cost is not None:
+                found.add(bit, int(cost), anc, desc)
+    end = None if deadline is None else deadline.end
+    stop = None if deadline is None else deadline.limits.stop
+    if workers > 1 and len(seeds) >= 2 * workers and problem.num_ops >= PARALLEL_MIN_OPS:
+        found.extend(_grow_parallel(problem, seeds, workers, prune, end, stop))
+    else:
+        found.extend(_grow(problem, seeds, prune, end, stop, deadline))
+    return CandidateSet(
+        masks=tuple(found.masks),
+        costs=tuple(found.costs),
+        before=tuple(found.before),
+        after=tuple(found.after),
+        complete=found.complete,
+        evaluated=found.evaluated,
+        seconds=time.perf_counter() - start,
+    )
+
+
+PARALLEL_MIN_OPS = 60
+_FORKED: dict[str, object] = {}
+
+
+def _grow_parallel(
+    problem: Problem, seeds: list[int], workers: int, prune: bool, end: float | None, stop
+) -> _Found:
+    """The same groups in the same order as one process would find them (merged by seed)."""
+    import multiprocessing
+
+    _FORKED.update(problem=problem, prune=prune, end=end, stop=stop)
+    shares = [seeds[k::workers] for k in range(workers)]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_grow_share, shares)
+    finally:
+        _FORKED.clear()
+    by_seed = {v: part for share in parts for v, part in share}
+    found = _Found()
+    for v in seeds:
+        if v in by_seed:
+            found.extend(by_seed[v])
+        else:
+            found.complete = False  # a worker stopped before this seed
+    return found
+
+
+def _grow_share(seeds: list[int]) -> list[tuple[int, _Found]]:
+    problem, prune, end, stop = (_FORKED[k] for k in ("problem", "prune", "end", "stop"))
+    out = []
+    for v in seeds:
+        part = _grow(problem, [v], prune, end, stop)
+        out.append((v, part))
+        if not part.complete:
+            break
+    return out
+
+
+def _grow(
+    problem: Problem, seeds: list[int], prune: bool, end: float | None, stop,
+    deadline: Deadline | None = None,
+) -> _Found:
+    """Every candidate of two or more ops whose lowest op is one of ``seeds``: growth from
+    the seed through ops of higher id only (a connected convex group always has a source
+    or sink, other than its lowest op, whose removal keeps it connected and convex)."""
     model = problem.model
     beta = problem.buffer_bytes
     anc, desc = problem.ancestors, problem.descendants
@@ -64,80 +171,48 @@ def enumerate_candidates(
     forbid = problem.forbid_masks
     blocked = problem.unfusable
     max_ops = problem.max_group_ops
-    masks: list[int] = []
-    costs: list[int] = []
-    seen: set[int] = set()
-    stack: list[tuple[int, int, int, int, int]] = []
-    evaluated = 0
-
-    def keep(group: int) -> None:
-        if problem.group_allowed(group):
-            cost = model.dram_bytes(group, beta)
-            if cost is not None:
-                masks.append(group)
-                costs.append(int(cost))
-
-    for v in range(problem.num_ops):
-        bit = 1 << v
-        seen.add(bit)
-        if blocked & bit:
-            if problem.group_allowed(bit):
-                masks.append(bit)
-                costs.append(0)
-            continue
-        stack.append((bit, anc[v], desc[v], nbr[v], forbid[v]))
-        evaluated += 1
-        keep(bit)
-    stack.reverse()
-    complete = True
+    constrained = bool(problem.pins or problem.forbids or max_ops is not None)
+    found = _Found()
     steps = 0
-    while stack:
-        group, group_anc, group_desc, group_nbr, group_forbid = stack.pop()
-        steps += 1
-        if deadline is not None and steps % 512 == 0:
-            if deadline.expired():
-                complete = False
-                break
-            if steps % 16384 == 0:
-                deadline.report("enumerating candidates")
-        if max_ops is not None and group.bit_count() >= max_ops:
-            continue
-        grow = group_nbr & ~group & ~blocked & ~group_forbid
-        while grow:
-            low = grow & -grow
-            grow ^= low
-            new = group | low
-            if new in seen:
+    for v in seeds:
+        higher = ~((2 << v) - 1) & ~blocked
+        seen: set[int] = set()
+        stack = [(1 << v, anc[v], desc[v], nbr[v], forbid[v])]
+        while stack:
+            group, group_anc, group_desc, group_nbr, group_forbid = stack.pop()
+            steps += 1
+            if steps % 512 == 0:
+                if (end is not None and time.perf_counter() >= end) or (
+                    stop is not None and stop.is_set()
+                ):
+                    found.complete = False
+                    return found
+                if deadline is not None and steps % 16384 == 0:
+                    deadline.report("enumerating candidates")
+            if max_ops is not None and group.bit_count() >= max_ops:
                 continue
-            seen.add(new)
-            x = low.bit_length() - 1
-            if desc[x] & group_anc & ~new or anc[x] & group_desc & ~new:
-                continue  # not convex: a path leaves the group and comes back
-            evaluated += 1
-            if prune and model.buffer_lower_bound(new) >= beta:
-                continue
-            stack.append(
-                (new, group_anc | anc[x], group_desc | desc[x], group_nbr | nbr[x],
-                 group_forbid | forbid[x])
-            )
-            keep(new)
-    return CandidateSet(
-        masks=tuple(masks),
-        costs=tuple(costs),
-        complete=complete,
-        evaluated=evaluated,
-        seconds=time.perf_counter() - start,
-    )
-
-
-def group_frontier(problem: Problem, group: int) -> tuple[int, int]:
-    """``(before, after)``: the ops outside ``group`` that must precede it (its strict
-    ancestors) and those that must follow it (its strict descendants)."""
-    before = after = 0
-    for v in mask_ops(group):
-        before |= problem.ancestors[v]
-        after |= problem.descendants[v]
-    return before & ~group, after & ~group
+            grow = group_nbr & higher & ~group & ~group_forbid
+            while grow:
+                low = grow & -grow
+                grow ^= low
+                new = group | low
+                if new in seen:
+                    continue
+                seen.add(new)
+                x = low.bit_length() - 1
+                if desc[x] & group_anc & ~new or anc[x] & group_desc & ~new:
+                    continue  # not convex: a path leaves the group and comes back
+                found.evaluated += 1
+                if prune and model.buffer_lower_bound(new) >= beta:
+                    continue
+                new_anc, new_desc = group_anc | anc[x], group_desc | desc[x]
+                stack.append((new, new_anc, new_desc, group_nbr | nbr[x], group_forbid | forbid[x]))
+                if constrained and not problem.group_allowed(new):
+                    continue
+                cost = model.dram_bytes(new, beta)
+                if cost is not None:
+                    found.add(new, int(cost), new_anc, new_desc)
+    return found
 
 
 def chain_plan(problem: Problem, cands: CandidateSet) -> tuple[int | None, list[int]]:

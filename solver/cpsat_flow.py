@@ -41,7 +41,7 @@ def solve(
                 f"{problem.graph.name!r} has more than {FLOW_IDEAL_CAP:,} ideals, too many for "
                 "--method cpsat-flow; use --method cpsat-partition (or auto)"
             )
-    cands = candidates or enumerate_candidates(problem, deadline)
+    cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     out, arcs_complete = lattice_arcs(problem, lattice, cands, deadline)
     complete = cands.complete and arcs_complete
     arcs = [(i, j, g) for i, lst in enumerate(out) for j, g in lst]

@@ -29,7 +29,7 @@ def solve(
     from ortools.sat.python import cp_model
 
     deadline = deadline or Deadline(limits)
-    cands = candidates or enumerate_candidates(problem, deadline)
+    cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     data = build_partition(problem, cands)
     hint_cost, hint = chain_plan(problem, cands)
     best: list = [hint_cost, hint]  # the best acyclic plan: cost, candidate indices

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fuseplan.models.lattice import ideal_lattice
 
-from .candidates import CandidateSet, chain_plan, enumerate_candidates, group_frontier
+from .candidates import CandidateSet, chain_plan, enumerate_candidates
 from .problem import Limits, Problem
 from .progress import Deadline
 from .result import SolveResult, finish
@@ -33,9 +33,8 @@ def lattice_arcs(
     for g, group in enumerate(cands.masks):
         if deadline is not None and g % 2048 == 0 and deadline.expired():
             return out, False
-        before, after = group_frontier(problem, group)
-        avoid = group | after
-        start = index[before]
+        avoid = group | cands.after[g]
+        start = index[cands.before[g]]
         todo = [start]
         seen = {start}
         while todo:
@@ -103,7 +102,7 @@ def solve(
                 f"{problem.graph.name!r} has more than {IDEAL_CAP:,} ideals, too many for "
                 "--method ideals; use --method cpsat-partition (or auto)"
             )
-    cands = candidates or enumerate_candidates(problem, deadline)
+    cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     deadline.report("building arcs over ideals")
     out, arcs_complete = lattice_arcs(problem, lattice, cands, deadline)
     cost, chosen = shortest_path(out, cands.costs, len(lattice))

@@ -26,7 +26,7 @@ def solve(
     import pulp
 
     deadline = deadline or Deadline(limits)
-    cands = candidates or enumerate_candidates(problem, deadline)
+    cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     data = build_partition(problem, cands)
     hint_cost, hint = chain_plan(problem, cands)
     best_cost, best = hint_cost, hint

@@ -76,3 +76,12 @@ def test_chain_plan_is_valid_and_not_better_than_optimum() -> None:
     cost, chosen = chain_plan(problem, cands)
     assert sum(cands.masks[g] for g in chosen) == problem.all_ops
     assert cost >= ideals.solve(problem, Limits()).objective_bytes
+
+
+def test_parallel_enumeration_finds_the_same_groups_in_the_same_order() -> None:
+    graph = build("resnet50")
+    problem = make_problem(graph, make_cost_model("brr", graph, 1), 512 * 1024)
+    one = enumerate_candidates(problem, workers=1)
+    two = enumerate_candidates(problem, workers=2)
+    assert one.complete and two.complete
+    assert (one.masks, one.costs, one.before, one.after) == (two.masks, two.costs, two.before, two.after)
