@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from ..graph import Graph, GraphBuilder
@@ -152,12 +152,12 @@ class NetBuilder:
 
     def linear(self, x: int, cout: int) -> int:
         """An nn.Linear (ONNX Gemm, transB=1) on a flattened map, in the current scope;
-        global (k = H) when the map it flattens has H > 1 (VGG's 512x7x7)."""
+        global (k = s = H) when the map it flattens has H > 1 (VGG's 512x7x7)."""
         c, h, w = self.shape(x)
         cin = c * h * w
         self.params_before_folding += cout * cin + cout
         return self._add(
-            "Gemm", [x], (cout, 1, 1), params=cout * cin + cout, k=h, is_global=h > 1,
+            "Gemm", [x], (cout, 1, 1), params=cout * cin + cout, k=h, s=h, is_global=h > 1,
             attrs=[("alpha", 1.0), ("beta", 1.0), ("transB", 1)],
             param_shapes=[(cout, cin), (cout,)],
         )
@@ -291,6 +291,26 @@ class NetBuilder:
         return self._g.op(name, "Resize", [x], (c, h, w), k=2, s=Fraction(h_in, h), attrs=attrs,
                           absorbed=size_nodes + self._pending_absorbed.pop(x, []))
 
+    def adaptive_avgpool(self, x: int, out_size: int) -> int:
+        """nn.AdaptiveAvgPool2d(out_size) on a map whose size it divides: AveragePool with
+        kernel = stride = H / out_size and only kernel_shape and strides as attributes (VGG's
+        (7, 7) on a 7x7 map). An output of 1 is :meth:`global_avgpool` instead."""
+        c, h, w = self.shape(x)
+        assert h % out_size == 0 and w % out_size == 0 and out_size > 1, (h, w, out_size)
+        kh, kw = h // out_size, w // out_size
+        attrs = [("kernel_shape", (kh, kw)), ("strides", (kh, kw))]
+        return self._add("AveragePool", [x], (c, out_size, out_size), k=kh, s=kh, attrs=attrs)
+
     def build(self, output: int) -> Graph:
+        """The Graph with ``output`` as its output. A Flatten that ends the net (SqueezeNet's
+        ``torch.flatten`` after the classifier) goes to the op whose output it passes on."""
         self._g.output(output)
-        return self._g.build()
+        graph = self._g.build()
+        trailing = self._pending_absorbed.pop(output, [])
+        if not trailing:
+            return graph
+        producer = graph.tensors[output].producer
+        assert producer is not None, "a net cannot end in a shape-only op on its input"
+        ops = list(graph.ops)
+        ops[producer] = replace(ops[producer], absorbed=ops[producer].absorbed + tuple(trailing))
+        return replace(graph, ops=tuple(ops))
