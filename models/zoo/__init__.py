@@ -37,9 +37,12 @@ from ..graph import Graph
 from .catalog import CATALOG, ZooInfo
 from .deeplabv3 import deeplabv3_mobilenet_v3_large
 from .efficientnet import efficientnet
+from .googlenet import googlenet
 from .mobilenet import mobilenet_v1, mobilenet_v2
 from .mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
 from .resnet import resnet
+from .squeezenet import squeezenet
+from .vgg import vgg16
 
 __all__ = [
     "NAMES", "BUILDERS", "ZooInfo", "ZooEntry", "build", "info", "params_before_folding", "entries",
@@ -57,6 +60,9 @@ BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     **{n: partial(efficientnet, n) for n in (f"efficientnet_b{i}" for i in range(4))},
     **{n: partial(resnet, n) for n in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")},
     "deeplabv3_mobilenet_v3_large": deeplabv3_mobilenet_v3_large,
+    "vgg16": vgg16,
+    **{n: partial(squeezenet, n) for n in ("squeezenet1_0", "squeezenet1_1")},
+    "googlenet": googlenet,
 }
 
 
