@@ -260,8 +260,10 @@ class _Writer:
                 self._op_node(op)
         inputs = [helper.make_tensor_value_info(g.tensors[t].name, TensorProto.FLOAT,
                                                 _dims(g.tensors[t], 4)) for t in g.inputs]
-        outputs = [helper.make_tensor_value_info(g.tensors[t].name, TensorProto.FLOAT,
-                                                 _dims(g.tensors[t], self.rank[t])) for t in g.outputs]
+        outputs = [helper.make_tensor_value_info(  # the skeleton leaves them to inference
+            g.tensors[t].name, TensorProto.FLOAT,
+            _dims(g.tensors[t], self.rank[t]) if weights else [None] * self.rank[t])
+            for t in g.outputs]
         inits = list(self.inits)
         if weights is None:
             inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(shape))

@@ -141,3 +141,13 @@ def test_dynamic_axes_need_input_shape(tmp_path: Path, legacy: Graph) -> None:
         import_onnx(path)
     g = import_onnx(path, input_shape=(1, 3, 16, 16))
     assert _rows(g) == EXPECTED and _edges(g) == _edges(legacy)
+
+
+def test_export_round_trip_of_real_exports(tmp_path: Path, legacy: Graph, dynamo: Graph) -> None:
+    from fuseplan.models.onnx_export import export_onnx
+    from fuseplan.models.transforms import fold_activations
+
+    for i, g in enumerate((legacy, dynamo, fold_activations(legacy))):
+        path = tmp_path / f"rt{i}.onnx"
+        export_onnx(g, path)
+        assert import_onnx(path) == g
