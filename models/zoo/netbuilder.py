@@ -17,6 +17,7 @@ the torch module had *before* that fold (``params_before_folding``).
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -300,6 +301,16 @@ class NetBuilder:
         kh, kw = h // out_size, w // out_size
         attrs = [("kernel_shape", (kh, kw)), ("strides", (kh, kw))]
         return self._add("AveragePool", [x], (c, out_size, out_size), k=kh, s=kh, attrs=attrs)
+
+    def batch_norm(self, x: int, eps: float = 1e-5) -> int:
+        """A BatchNorm2d that follows no conv (DenseNet's pre-activation norm1 / norm): the
+        exporter keeps a BatchNormalization node, with 2C parameters (scale, shift; the running
+        statistics are not parameters) and epsilon as float32, as the importer records it."""
+        c = self.shape(x)[0]
+        self.params_before_folding += 2 * c
+        eps32 = struct.unpack("f", struct.pack("f", eps))[0]
+        return self._add("BatchNormalization", [x], self.shape(x), params=2 * c,
+                         attrs=[("epsilon", eps32)], param_shapes=[(c,), (c,)])
 
     def build(self, output: int) -> Graph:
         """The Graph with ``output`` as its output. A Flatten that ends the net (SqueezeNet's
