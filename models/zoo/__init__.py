@@ -36,6 +36,7 @@ from ..errors import FusePlanError
 from ..graph import Graph
 from .catalog import CATALOG, ZooInfo
 from .deeplabv3 import deeplabv3_mobilenet_v3_large
+from .densenet import densenet121
 from .efficientnet import efficientnet
 from .googlenet import googlenet
 from .mobilenet import mobilenet_v1, mobilenet_v2
@@ -63,6 +64,7 @@ BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     "vgg16": vgg16,
     **{n: partial(squeezenet, n) for n in ("squeezenet1_0", "squeezenet1_1")},
     "googlenet": googlenet,
+    "densenet121": densenet121,
 }
 
 
