@@ -39,6 +39,7 @@ from .deeplabv3 import deeplabv3_mobilenet_v3_large
 from .densenet import densenet121
 from .efficientnet import efficientnet
 from .googlenet import googlenet
+from .inception import inception_v3
 from .mobilenet import mobilenet_v1, mobilenet_v2
 from .mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
 from .resnet import resnet
@@ -65,6 +66,7 @@ BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     **{n: partial(squeezenet, n) for n in ("squeezenet1_0", "squeezenet1_1")},
     "googlenet": googlenet,
     "densenet121": densenet121,
+    "inception_v3": inception_v3,
 }
 
 

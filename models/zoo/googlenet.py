@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..graph import Graph
-from .netbuilder import NetBuilder
+from .netbuilder import IntPair, NetBuilder
 
 # Inception(ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj) or a "maxpoolN" (3/2; 2/2 for 4)
 _LAYERS: tuple[tuple[str, tuple[int, ...]], ...] = (
@@ -24,11 +24,11 @@ _LAYERS: tuple[tuple[str, tuple[int, ...]], ...] = (
 
 def googlenet() -> tuple[Graph, int]:
     b = NetBuilder("googlenet", (3, 224, 224))
-    x = _basic_conv(b, b.input, "conv1", 64, 7, 2, 3)
+    x = basic_conv2d(b, b.input, "conv1", 64, 7, 2, 3)
     with b.scope("maxpool1"):
         x = b.maxpool(x, 3, 2, ceil_mode=True)
-    x = _basic_conv(b, x, "conv2", 64, 1)
-    x = _basic_conv(b, x, "conv3", 192, 3, pad=1)
+    x = basic_conv2d(b, x, "conv2", 64, 1)
+    x = basic_conv2d(b, x, "conv3", 192, 3, pad=1)
     with b.scope("maxpool2"):
         x = b.maxpool(x, 3, 2, ceil_mode=True)
     for attr, spec in _LAYERS:
@@ -41,10 +41,11 @@ def googlenet() -> tuple[Graph, int]:
     return b.build(y), b.params_before_folding
 
 
-def _basic_conv(
-    b: NetBuilder, x: int, attr: str | int, cout: int, k: int, stride: int = 1, pad: int = 0
+def basic_conv2d(
+    b: NetBuilder, x: int, attr: str | int, cout: int, k: IntPair, stride: int = 1, pad: IntPair = 0
 ) -> int:
-    """BasicConv2d ``attr``: conv (+ folded BN), then F.relu in the BasicConv2d's scope."""
+    """BasicConv2d ``attr`` (GoogLeNet's and Inception-v3's): conv (+ folded BN), then F.relu
+    in the BasicConv2d's scope."""
     with b.scope(attr):
         with b.scope("conv"):
             x = b.conv(x, cout, k, stride, pad, bn=True)
@@ -56,15 +57,15 @@ def _inception(
     pool_proj: int,
 ) -> int:
     """Inception: four branches concatenated (branch3's "5x5" is 3x3, as in torchvision)."""
-    branch1 = _basic_conv(b, x, "branch1", ch1x1, 1)
+    branch1 = basic_conv2d(b, x, "branch1", ch1x1, 1)
     with b.scope("branch2"):
-        y = _basic_conv(b, x, 0, ch3x3red, 1)
-        branch2 = _basic_conv(b, y, 1, ch3x3, 3, pad=1)
+        y = basic_conv2d(b, x, 0, ch3x3red, 1)
+        branch2 = basic_conv2d(b, y, 1, ch3x3, 3, pad=1)
     with b.scope("branch3"):
-        y = _basic_conv(b, x, 0, ch5x5red, 1)
-        branch3 = _basic_conv(b, y, 1, ch5x5, 3, pad=1)
+        y = basic_conv2d(b, x, 0, ch5x5red, 1)
+        branch3 = basic_conv2d(b, y, 1, ch5x5, 3, pad=1)
     with b.scope("branch4"):
         with b.scope(0):
             y = b.maxpool(x, 3, 1, 1, ceil_mode=True)
-        branch4 = _basic_conv(b, y, 1, pool_proj, 1)
+        branch4 = basic_conv2d(b, y, 1, pool_proj, 1)
     return b.concat([branch1, branch2, branch3, branch4])
