@@ -1,0 +1,63 @@
+"""``fuseplan graph``: what a network is made of; its graph JSON or a drawing on request."""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_net_argument, fmt_int, load_net, print_table
+
+NAME = "graph"
+HELP = (
+    "show a network's operator graph (ops by kind, parameters, largest tensor, structure, "
+    "ideals); write it as graph JSON (--json) or draw it (--plot)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_net_argument(parser)
+    parser.add_argument("--json", metavar="OUT", help="write the graph JSON (docs/graph-json.md) to OUT")
+    parser.add_argument("--plot", metavar="OUT.png", help="draw the graph, layered by depth, to OUT.png")
+    parser.add_argument(
+        "--ideal-cap", type=int, default=100_000, metavar="N",
+        help="stop counting ideals (downward-closed op sets) past N (default 100,000)",
+    )
+
+
+def _shape(shape: tuple[int, int, int]) -> str:
+    return "x".join(map(str, shape))
+
+
+def run(args: argparse.Namespace) -> int:
+    from fuseplan.models.errors import FusePlanError
+    from fuseplan.models.graph_summary import summarise
+
+    if args.ideal_cap < 1:
+        raise FusePlanError(f"--ideal-cap must be a positive integer, not {args.ideal_cap}")
+    graph = load_net(args)
+    s = summarise(graph, ideal_cap=args.ideal_cap)
+    rows: list[tuple[str, str]] = [
+        ("ops", fmt_int(s.num_ops)),
+        *((f"  {kind}", fmt_int(n)) for kind, n in s.ops_by_kind),
+        ("parameters", fmt_int(s.params)),
+        ("inputs", ", ".join(f"{t.name} {_shape(t.shape)}" for t in s.inputs)),
+        ("outputs", ", ".join(f"{t.name} {_shape(t.shape)}" for t in s.outputs)),
+        ("largest tensor", f"{s.largest_tensor.name} {_shape(s.largest_tensor.shape)} "
+                           f"({fmt_int(s.largest_tensor.elements)} elements)"),
+        ("global ops", fmt_int(s.global_ops)),
+        ("most readers of a tensor", fmt_int(s.max_readers)),
+        ("structure", s.structure),
+        ("ideals", s.ideals_text),
+    ]
+    title = f"{graph.name}" + (f" ({graph.source})" if graph.source and graph.source != graph.name else "")
+    print_table(title, ["property", "value"], rows)
+    if args.json:
+        from fuseplan.models.graph_json import write_graph_json
+
+        write_graph_json(graph, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        from fuseplan.models.graph_plot import plot_graph
+
+        plot_graph(graph, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
