@@ -16,7 +16,7 @@ from .fileio import read_json, write_json_atomic
 from .graph import AttrValue, Graph, GraphBuilder
 
 FORMAT = "fuseplan-graph"
-FORMAT_VERSION = 1
+SCHEMA_VERSION = 1
 
 
 def _attr_to_json(value: AttrValue) -> Any:
@@ -40,8 +40,8 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     largest = max(graph.tensors, key=lambda t: (t.elements, -t.id))
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "fuseplan_version": __version__,
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": __version__,
         "name": graph.name,
         "source": graph.source,
         "inputs": [tname[t] for t in graph.inputs],
@@ -109,9 +109,9 @@ def graph_from_dict(data: Any, where: str = "graph JSON") -> Graph:
     """The graph a dict from :func:`graph_to_dict` describes; a clear error for a bad one."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FusePlanError(f"{where} is not a fuseplan graph JSON (no \"format\": \"{FORMAT}\")")
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("schema_version") != SCHEMA_VERSION:
         raise FusePlanError(
-            f"{where} has format_version {data.get('format_version')!r}; this fuseplan reads {FORMAT_VERSION}"
+            f"{where} has schema_version {data.get('schema_version')!r}; this fuseplan reads {SCHEMA_VERSION}"
         )
     nodes = {(_need(n, "name", str, f"{where}: node {i}")): n
              for i, n in enumerate(_need(data, "nodes", list, where))}
