@@ -1,0 +1,88 @@
+"""``fuseplan graph`` on ONNX files written in tmp_path (numbers worked out by hand)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import onnx_cases as cases
+from fuseplan.models.graph_json import read_graph_json
+from fuseplan.models.graph_summary import summarise
+from fuseplan.models.onnx_import import import_onnx
+from fuseplan.solver.cli import main
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["graph", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _row(out: str, key: str) -> str:
+    """The value cell of the table row whose first cell is ``key``."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) >= 4 and cells[1] == key:
+            return cells[2]
+    raise AssertionError(f"no row {key!r} in\n{out}")
+
+
+def test_table_for_a_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = cases.save(cases.spatial_ops(), tmp_path, "sp")
+    code, out, _ = _run(capsys, str(path))
+    assert code == 0
+    assert _row(out, "ops") == "8"
+    assert _row(out, "Conv (depthwise)") == "1"  # dw: group 4 = input channels 4
+    assert _row(out, "Conv") == "2"  # dil and asym
+    # 108 + 144 + 36 + 128 weights (no biases)
+    assert _row(out, "parameters") == "416"
+    # resize output 2x18x18 = 648 elements > dil 4x8x8 = 256, x 3x16x16 = 768 is largest
+    assert _row(out, "largest tensor") == "x 3x16x16 (768 elements)"
+    assert _row(out, "structure") == "chain"
+    assert _row(out, "ideals") == "9"
+
+
+def test_table_for_branches_and_cap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = cases.save(cases.heads(), tmp_path, "heads")
+    # conv -> lrn -> relu6 (3 prefixes + empty), then {gap -> fc} (3 ideals) beside
+    # {mean_hw, mean_c then add -> mm -> mm_bias -> softmax} (4 + 4 = 8): 3 + 3*8 = 27 ideals,
+    # more than 2 * (11 + 1) = 24: wide
+    code, out, _ = _run(capsys, str(path))
+    assert code == 0 and _row(out, "ideals") == "27" and _row(out, "structure") == "wide"
+    assert _row(out, "global ops") == "3" and _row(out, "most readers of a tensor") == "3"
+    _, out, _ = _run(capsys, str(path), "--ideal-cap", "5")
+    assert _row(out, "ideals") == "> 5 (cap)"
+
+
+def test_json_plot_and_fold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = cases.save(cases.conv_bn_relu(False), tmp_path, "cbr")
+    out_json, out_png = tmp_path / "g.json", tmp_path / "g.png"
+    code, out, _ = _run(capsys, str(path), "--json", str(out_json), "--plot", str(out_png))
+    assert code == 0 and f"wrote {out_json}" in out and f"wrote {out_png}" in out
+    assert read_graph_json(out_json) == import_onnx(path)
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    code, out, _ = _run(capsys, str(path), "--fold-activations", "--json", str(out_json))
+    assert _row(out, "ops") == "1" and read_graph_json(out_json).ops[0].absorbed == ("bn", "relu")
+
+
+def test_input_shape_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = cases.save(cases.relu_net(["N", 3, "H", "W"]), tmp_path, "sym")
+    code, out, err = _run(capsys, str(path))
+    assert code == 2 and "--input-shape" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, _ = _run(capsys, str(path), "--input-shape", "1x3x10x12")
+    assert code == 0 and _row(out, "outputs") == "y 2x10x12"
+    code, _, err = _run(capsys, str(path), "--input-shape", "1x3xfoo")
+    assert code == 2 and "is not a shape" in err
+    code, _, err = _run(capsys, str(cases.save(cases.unsupported_ops(), tmp_path, "bad")))
+    assert code == 2 and "Transpose 'tr'" in err and "TopK 'topk'" in err
+
+
+def test_summary_record(tmp_path: Path) -> None:
+    g = import_onnx(cases.save(cases.bn_two_readers(), tmp_path, "two"))
+    s = summarise(g)
+    # conv -> bn -> add(bn, conv): the conv output feeds bn and add: a skip, 4 ideals (3 ops + 1)
+    assert (s.structure, s.ideals, s.ideals_complete) == ("has skips", 4, True)
+    assert s.ops_by_kind == (("Add", 1), ("BatchNormalization", 1), ("Conv", 1))
+    assert s.params == 12 + 8
