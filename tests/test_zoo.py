@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -160,10 +159,8 @@ def test_pool_out_matches_torch_shapes() -> None:
     assert pool_out(109, 3, 2, 0, ceil_mode=True) == 54  # squeezenet1_0 after conv 7x7/2
 
 
-def test_build_is_fast_and_cached() -> None:
-    t0 = time.perf_counter()
-    zoo.BUILDERS["resnet152"]()
-    assert time.perf_counter() - t0 < 0.1
+def test_build_is_cached() -> None:
+    # Build speed is measured in benchmarks/, never timed in a unit test.
     assert zoo.build("resnet18") is zoo.build("resnet18")
 
 
