@@ -187,6 +187,8 @@ def test_lbdf_matches_the_reference(case: tuple[Graph, int], b: int) -> None:
     assert model.buffer_bytes(mask) == fbeta
     assert model.dram_bytes(mask, fbeta) is None
     assert model.dram_bytes(mask, fbeta + 1) == fd
+    # the plain rows (used by the breakdown) agree with the fast path
+    assert model.buffer_breakdown(mask).total_bytes == fbeta
 
 
 @settings(max_examples=300, deadline=None)
@@ -199,7 +201,10 @@ def test_brr_matches_the_reference(case: tuple[Graph, int], data: st.DataObject)
     top = prof.weight_sum + prof.full_tensor_bytes + 1
     beta = data.draw(st.integers(max(1, f_beta - 3), top))
     ref_fbeta, chosen = ref_brr(graph, 1, mask, beta)
-    assert f_beta == ref_fbeta
+    assert f_beta == ref_fbeta == prof.buffer_bytes
+    assert model.buffer_lower_bound(mask) == prof.weight_max + sum(
+        min(h, 1 + halo) * r for _, h, halo, r in prof.read
+    )
     tiling = model.tiling(mask, beta)
     if chosen is None:
         assert tiling is None and model.dram_bytes(mask, beta) is None

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from ..graph import Graph
 from .base import BufferBreakdown, GroupCost, TensorRows
 from .common import check_bytes_per_element, checked_mask, group_tensors
-from .tables import tables_for
+from .tables import GraphTables, chunk_table, tables_for
 
 
 class LbdfModel:
@@ -33,21 +33,46 @@ class LbdfModel:
         self.graph = graph
         self.bytes_per_element = b
         tables = tables_for(graph)
-        self._tables = tables
-        self._w = tuple(r.weight * b for r in tables.ops)
-        self._inputs = tuple(r.inputs for r in tables.ops)
-        self._in_tmask = tuple(r.in_tmask for r in tables.ops)
-        self._out = tuple(r.out for r in tables.ops)
-        self._out_bit = tuple(1 << r.out for r in tables.ops)
-        self._out_readers = tuple(r.out_readers for r in tables.ops)
-        self._out_net = tuple(r.out_is_net_output for r in tables.ops)
+        ops = tables.ops
+        self._w = tuple(r.weight * b for r in ops)
+        self._inputs = tuple(r.inputs for r in ops)
+        self._in_tmask = tuple(r.in_tmask for r in ops)
+        self._out = tuple(r.out for r in ops)
         self._t_h = tables.t_h
         self._t_q = tables.t_q
         self._t_row = tuple(r * b for r in tables.t_row)
         self._t_size = tuple(r * h for r, h in zip(self._t_row, tables.t_h))
-        self._out_size = tuple(self._t_size[o] for o in self._out)
+        self._t_readers = tables.t_readers
         self._join_ops = tables.join_ops
         self._lcm = tables.lcm_h
+        self._reader_k = _reader_kernels(tables)
+        self._fork_t = sum(1 << t for t, rk in enumerate(self._reader_k) if len(rk) >= 2)
+        self._net_out_t = sum(1 << t for t, out in enumerate(tables.t_net_output) if out)
+        # packed chunk tables: sums (base << shift | W) and sets (succ ops | produced | read)
+        base = [
+            self._w[v] + sum(min(k, self._t_h[x]) * self._t_row[x] for x, k in ops[v].inputs)
+            for v in range(len(ops))
+        ]
+        self._shift = max(1, sum(self._w).bit_length())
+        self._w_mask = (1 << self._shift) - 1
+        nt = len(self._t_h)
+        self._nt = nt
+        self._all_t = (1 << nt) - 1
+        self._chunk_sum = chunk_table([(bv << self._shift) | w for bv, w in zip(base, self._w)],
+                                      "sum")
+        self._chunk_set = chunk_table(
+            [r.in_tmask | (1 << r.out) << nt | tables.succ_mask[v] << 2 * nt
+             for v, r in enumerate(ops)],
+            "or",
+        )
+        self._chunk_read = chunk_table([r.in_tmask for r in ops], "or")
+        self._anc = tables.anc_mask
+        self._join_inputs = tuple(
+            tuple((x, -1 if graph.tensors[x].producer is None else graph.tensors[x].producer)
+                  for x, _ in ops[v].inputs) if tables.join_ops >> v & 1 else ()
+            for v in range(len(ops))
+        )
+        self._fork_memo: dict[int, int] = {}
         self._cache: dict[int, tuple[int, int]] = {}
         self._cache_size = cache_size
 
@@ -61,7 +86,10 @@ class LbdfModel:
 
     def buffer_lower_bound(self, group: int) -> int:
         """F_beta itself: it never drops when an op is added to a group."""
-        return self.buffer_bytes(group)
+        hit = self._cache.get(group)
+        if hit is None:
+            hit = self._evaluate(group)
+        return hit[0]
 
     def dram_bytes(self, group: int, buffer_bytes: int) -> int | None:
         """F_D of the group, or None when F_beta >= ``buffer_bytes``."""
@@ -94,7 +122,7 @@ class LbdfModel:
         ``buffer_bytes`` is accepted for the common signature and ignored (LBDF's buffer
         use does not depend on it)."""
         mask = checked_mask(self.graph, group)
-        _, rows, _, _, _ = self._scan(mask)
+        rows = self.rows(mask)
         weights = tuple((v, self._w[v]) for v in _ops_of(mask))
         tensors = tuple(
             TensorRows(t, rows[t], self._t_row[t], "read") for t in sorted(rows)
@@ -102,23 +130,65 @@ class LbdfModel:
         total = sum(b for _, b in weights) + sum(t.bytes for t in tensors)
         return BufferBreakdown(weights=weights, tensors=tensors, total_bytes=total)
 
+    def rows(self, group: int | Iterable[int]) -> dict[int, int]:
+        """R(t) for every tensor t of T(G), computed op by op (the plain way; the fast path
+        of :meth:`buffer_bytes` must agree with it)."""
+        mask = checked_mask(self.graph, group)
+        kmax: dict[int, int] = {}
+        for v in _ops_of(mask):
+            for x, k in self._inputs[v]:
+                kmax[x] = max(k, kmax.get(x, 0))
+        rows = {x: min(k, self._t_h[x]) for x, k in kmax.items()}
+        ops = _ops_of(mask)
+        for t, spread in self._spreads(ops).items():
+            h = self._t_h[t]
+            rows[t] = min(h, max(kmax[t], -(-h * spread // self._lcm) + 1))
+        return rows
+
     def clear_cache(self) -> None:
         self._cache.clear()
 
     # ----- evaluation -----
     def _evaluate(self, mask: int) -> tuple[int, int]:
-        w, rows, read, produced, out_bytes = self._scan(mask)
-        t_row = self._t_row
-        fbeta = w
-        for x, r in rows.items():
-            fbeta += r * t_row[x]
-        fd = w + out_bytes
+        """(F_beta, F_D) from the chunk tables, plus corrections for tensors read by two or
+        more ops of the group (R(t) takes the largest k, not the sum, and delays)."""
+        low = mask & -mask
+        c = (low.bit_length() - 1) >> 3
+        m = mask >> (c << 3)
+        chunk_sum = self._chunk_sum
+        chunk_set = self._chunk_set
+        sums = 0
+        sets = 0
+        while m:
+            b = m & 255
+            if b:
+                sums += chunk_sum[c][b]
+                sets |= chunk_set[c][b]
+            m >>= 8
+            c += 1
+        nt = self._nt
+        all_t = self._all_t
+        read = sets & all_t
+        produced = (sets >> nt) & all_t
+        outside = (sets >> (nt + nt)) & ~mask
+        leaving = self._net_out_t
+        in_tmask = self._in_tmask
+        while outside:
+            low = outside & -outside
+            leaving |= in_tmask[low.bit_length() - 1]
+            outside ^= low
+        w = sums & self._w_mask
+        fd = w
         t_size = self._t_size
-        ins = read & ~produced
-        while ins:
-            low = ins & -ins
+        crossing = (read & ~produced) | (produced & leaving)  # In(G) and Out(G)
+        while crossing:
+            low = crossing & -crossing
             fd += t_size[low.bit_length() - 1]
-            ins ^= low
+            crossing ^= low
+        fbeta = sums >> self._shift
+        shared = read & self._fork_t
+        if shared:
+            fbeta += self._shared_correction(mask, shared)
         cache = self._cache
         if len(cache) >= self._cache_size:
             cache.clear()
@@ -126,45 +196,90 @@ class LbdfModel:
         cache[mask] = result
         return result
 
-    def _scan(self, mask: int) -> tuple[int, dict[int, int], int, int, int]:
-        """One pass over the group: sum W, R(t) per tensor read, the read and produced
-        tensor masks, and sum S(Out)."""
-        w_of = self._w
-        inputs_of = self._inputs
-        in_tmask = self._in_tmask
-        out_bit = self._out_bit
-        out_readers = self._out_readers
-        out_net = self._out_net
-        out_size = self._out_size
-        w = 0
-        read = 0
-        produced = 0
-        out_bytes = 0
-        kmax: dict[int, int] = {}
-        outside = ~mask
-        m = mask
-        while m:
-            low = m & -m
-            v = low.bit_length() - 1
-            m ^= low
-            w += w_of[v]
-            read |= in_tmask[v]
-            produced |= out_bit[v]
-            if out_readers[v] & outside or out_net[v]:
-                out_bytes += out_size[v]
-            for x, k in inputs_of[v]:
-                if kmax.get(x, 0) < k:
-                    kmax[x] = k
+    def _shared_correction(self, mask: int, shared: int) -> int:
+        """Bytes to add to the per-op sum for tensors read by two or more ops of the group:
+        one line buffer of max k rows instead of one per reader, then the delays D(t)."""
         t_h = self._t_h
-        rows = {x: (k if k < t_h[x] else t_h[x]) for x, k in kmax.items()}
-        if mask & self._join_ops:
-            self._apply_delays(mask, rows)
-        return w, rows, read, produced, out_bytes
-
-    def _apply_delays(self, mask: int, rows: dict[int, int]) -> None:
-        """Raises R(t) to D(t) + 1 rows (rounded up, at most H) for every source t that
-        reaches two inputs of some op of the group."""
+        t_row = self._t_row
+        reader_k = self._reader_k
+        readers = self._t_readers
+        memo = self._fork_memo
+        shift = self._nt
+        extra = 0
+        found = False
+        while shared:
+            low = shared & -shared
+            t = low.bit_length() - 1
+            shared ^= low
+            in_group = readers[t] & mask
+            if not in_group & (in_group - 1):
+                continue
+            found = True
+            key = in_group << shift | t
+            fix = memo.get(key)
+            if fix is None:
+                h = t_h[t]
+                counted = 0
+                kmax = 0
+                for v, k in reader_k[t]:
+                    if in_group >> v & 1:
+                        counted += k if k < h else h
+                        if k > kmax:
+                            kmax = k
+                fix = ((kmax if kmax < h else h) - counted) * t_row[t]
+                if len(memo) < 1 << 16:
+                    memo[key] = fix
+            extra += fix
+        if not found or not mask & self._join_ops or not self._may_delay(mask):
+            return extra
         ops = _ops_of(mask)
+        for t, spread in self._spreads(ops).items():
+            h = t_h[t]
+            kmax = max(k for v, k in reader_k[t] if mask >> v & 1)
+            old = kmax if kmax < h else h
+            need = -(-h * spread // self._lcm) + 1  # ceil(D(t)) + 1
+            if need > old:
+                extra += ((need if need < h else h) - old) * t_row[t]
+        return extra
+
+    def _may_delay(self, mask: int) -> bool:
+        """False when no tensor can reach two inputs of a join of the group: for each join,
+        the tensors read upstream of each input (by the input's producer and its ancestors
+        in the group, a superset of what the group's paths reach) are disjoint."""
+        joins = mask & self._join_ops
+        anc = self._anc
+        join_inputs = self._join_inputs
+        while joins:
+            low = joins & -joins
+            joins ^= low
+            seen = 0
+            for x, p in join_inputs[low.bit_length() - 1]:
+                u = 1 << x
+                if p >= 0 and mask >> p & 1:
+                    u |= self._read_by(anc[p] & mask | 1 << p)
+                if seen & u:
+                    return True
+                seen |= u
+        return False
+
+    def _read_by(self, ops: int) -> int:
+        """The tensors read by the ops of a mask (chunk lookups)."""
+        low = ops & -ops
+        c = (low.bit_length() - 1) >> 3
+        m = ops >> (c << 3)
+        table = self._chunk_read
+        read = 0
+        while m:
+            b = m & 255
+            if b:
+                read |= table[c][b]
+            m >>= 8
+            c += 1
+        return read
+
+    def _spreads(self, ops: list[int]) -> dict[int, int]:
+        """For every source t that reaches two inputs of some op of the group, the integer
+        spread of :meth:`_path_spread` (D(t) = H(t) * spread / L)."""
         inputs_of = self._inputs
         out = self._out
         reach: dict[int, int] = {}
@@ -176,16 +291,13 @@ class LbdfModel:
                 multi |= seen & s
                 seen |= s
             reach[out[v]] = seen | (1 << out[v])
-        t_h = self._t_h
+        spreads = {}
         while multi:
             low = multi & -multi
             t = low.bit_length() - 1
             multi ^= low
-            spread = self._path_spread(ops, t)
-            h = t_h[t]
-            need = -(-h * spread // self._lcm) + 1  # ceil(D(t)) + 1
-            if need > rows[t]:
-                rows[t] = need if need < h else h
+            spreads[t] = self._path_spread(ops, t)
+        return spreads
 
     def _path_spread(self, ops: list[int], source: int) -> int:
         """max over ops j of (max g - min g) over the paths from ``source`` into j's inputs,
@@ -197,27 +309,37 @@ class LbdfModel:
         gmin = {source: 0}
         spread = 0
         for v in ops:
-            hi = lo = ohi = olo = None
+            found = False
+            hi = lo = ohi = olo = 0
             for x, k in inputs_of[v]:
                 a = gmax.get(x)
                 if a is None:
                     continue
                 b = gmin[x]
                 c = (k - 1) * q[x]
-                if hi is None:
+                if not found:
+                    found = True
                     hi, lo, ohi, olo = a, b, a + c, b + c
                     continue
-                hi = a if a > hi else hi
-                lo = b if b < lo else lo
-                ohi = a + c if a + c > ohi else ohi
-                olo = b + c if b + c < olo else olo
-            if hi is None:
+                hi = max(hi, a)
+                lo = min(lo, b)
+                ohi = max(ohi, a + c)
+                olo = min(olo, b + c)
+            if not found:
                 continue
-            if hi - lo > spread:
-                spread = hi - lo
+            spread = max(spread, hi - lo)
             gmax[out[v]] = ohi
             gmin[out[v]] = olo
         return spread
+
+
+def _reader_kernels(tables: GraphTables) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Per tensor, (reader op, kernel height on it) for every op reading it."""
+    readers: list[list[tuple[int, int]]] = [[] for _ in tables.t_h]
+    for v, rec in enumerate(tables.ops):
+        for x, k in rec.inputs:
+            readers[x].append((v, k))
+    return tuple(tuple(r) for r in readers)
 
 
 def _ops_of(mask: int) -> list[int]:

@@ -185,3 +185,35 @@ def _forget(key: int, ref: weakref.ref[Graph]) -> None:
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is ref:
         del _CACHE[key]
+
+
+# ----- chunk tables: a group's sums and unions in a few lookups -----
+#
+# Ops are split in chunks of 8 consecutive ids; for every chunk and every byte value b the
+# table holds the combined value of the ops whose bits are set in b. A connected group has
+# nearby ids (ops are in a topological order), so it spans two or three chunks: its sum or
+# union is two or three lookups instead of one step per op. Several sums share one table by
+# packing (value_1 << shift | value_0), several unions by placing masks side by side.
+
+CHUNK_BITS = 8
+
+
+def chunk_table(values: list[int], combine: str) -> tuple[tuple[int, ...], ...]:
+    """Per chunk of 8 op ids, the ``combine`` ("sum", "or" or "max") of ``values`` over every
+    subset (indexed by the subset's byte)."""
+    tables = []
+    size = 1 << CHUNK_BITS
+    for start in range(0, len(values), CHUNK_BITS):
+        row = [0] * size
+        for b in range(1, size):
+            rest = b & (b - 1)
+            i = start + (b & -b).bit_length() - 1
+            v = values[i] if i < len(values) else 0
+            if combine == "sum":
+                row[b] = row[rest] + v
+            elif combine == "or":
+                row[b] = row[rest] | v
+            else:
+                row[b] = max(row[rest], v)
+        tables.append(tuple(row))
+    return tuple(tables)
