@@ -38,7 +38,8 @@ from .onnx_ops import ELEMENTWISE, REDUCE
 
 OPSETS = (17, 18, 19, 20)  # 17 unless an op carries an attribute that only a later opset has
 _SPATIAL = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool"})
-_AS_INPUTS = {"Clip": ("min", "max"), "Pad": ("pads", "value"), "ReduceSum": ("axes",)}
+_AS_INPUTS = {"Clip": ("min", "max"), "Pad": ("pads", "value"), "ReduceSum": ("axes",),
+              "Slice": ("starts", "ends", "axes", "steps")}
 _AXES_AS_INPUT_FROM = 18  # opset from which every Reduce* op takes axes as an input
 
 
@@ -244,7 +245,7 @@ class _Writer:
         for key, value in zip(keys, values):
             if value is None:
                 names.append("")
-            elif key in ("pads", "axes"):
+            elif key in ("pads", "axes", "starts", "ends", "steps"):
                 names.append(self._const(f"{op.name}::{key}", np.array(value, dtype=np.int64)))
             else:
                 names.append(self._const(f"{op.name}::{key}", np.array(value, dtype=np.float32)))

@@ -74,8 +74,12 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
     dims = _value_dims(inferred)
     _check_inputs(p, data_inputs, dims)
     s_nodes = tuple(sorted_model.graph.node)
-    folded = _fold_constants(p, sorted_model, s_nodes, dims, constants)
-    if folded:
+    folded: list[int] = []
+    while True:  # a folded Pad or Reshape size can make a later Shape node static: fold again
+        new = _fold_constants(p, sorted_model, s_nodes, dims, constants, set(folded))
+        if not new:
+            break
+        folded += new
         dims = _value_dims(_infer(p, _without_folded(sorted_model, s_nodes, folded, constants)))
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return LoadedModel(
@@ -272,12 +276,15 @@ def _fold_constants(
     nodes: Sequence[onnx.NodeProto],
     dims: dict[str, Dims],
     constants: dict[str, np.ndarray],
+    done: set[int],
 ) -> list[int]:
-    """Indices of the constant nodes; their output values are added to ``constants``."""
+    """Indices of the constant nodes not in ``done``; their values are added to ``constants``."""
     const_names = set(constants)
     folded: list[int] = []
     to_run: list[onnx.NodeProto] = []
     for i, node in enumerate(nodes):
+        if i in done:
+            continue
         static = _static_shape_node(node, dims)
         inputs = [x for x in node.input if x]
         if static is not None:

@@ -43,13 +43,14 @@ REDUCE = frozenset({"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "Reduce
                     "ReduceProd", "ReduceLogSumExp", "ReduceSumSquare"})
 SOFTMAX = frozenset({"Softmax", "LogSoftmax", "Hardmax"})
 OTHER = frozenset({"ConvTranspose", "Gemm", "MatMul", "Concat", "Resize", "Upsample", "Pad",
-                   "LRN", "BatchNormalization", "InstanceNormalization"})
+                   "LRN", "BatchNormalization", "InstanceNormalization", "Slice"})
 SUPPORTED = UNARY | ELEMENTWISE | WINDOWED | GLOBAL_POOLS | REDUCE | SOFTMAX | OTHER
 
 # Input positions that are settings, never parameters.
 SHAPE_LIKE_INPUTS: dict[str, frozenset[int]] = {
     "Resize": frozenset({1, 2, 3}), "Upsample": frozenset({1}), "Pad": frozenset({1, 2, 3}),
-    "Clip": frozenset({1, 2}), **{r: frozenset({1}) for r in REDUCE},
+    "Clip": frozenset({1, 2}), "Slice": frozenset({1, 2, 3, 4}),
+    **{r: frozenset({1}) for r in REDUCE},
 }
 
 
@@ -305,6 +306,24 @@ def _reduce(io: NodeIO) -> OpSpec:
     return _base(io, attrs)
 
 
+def _slice(io: NodeIO) -> OpSpec:
+    """A crop of a data tensor (constant starts/ends/axes/steps): k = 1, s = the step along H."""
+    attrs = node_attrs(io.node)
+    if io.opset >= 10:
+        for pos, key in ((1, "starts"), (2, "ends"), (3, "axes"), (4, "steps")):
+            value = io.const_input(pos)
+            if value is not None:
+                attrs[key] = _int_tuple(value)
+            elif io.input(pos):
+                raise FusePlanError(f"{io.where()} takes its {key} from a data tensor, not a constant")
+    rank = len(io.dims_of(io.data_inputs()[0]))
+    starts = attrs.get("starts", ())
+    axes = attrs.get("axes", tuple(range(len(starts))))  # type: ignore[arg-type]
+    steps = attrs.get("steps", (1,) * len(starts))  # type: ignore[arg-type]
+    step_h = [int(st) for a, st in zip(axes, steps) if int(a) % rank == 2]  # type: ignore[arg-type]
+    return _base(io, attrs, s=Fraction(abs(step_h[0])) if step_h else Fraction(1))
+
+
 def _softmax(io: NodeIO) -> OpSpec:
     """Softmax over H (or, before opset 13, over a flattened range that holds H) is global."""
     attrs = node_attrs(io.node)
@@ -339,4 +358,5 @@ _RULES: list[tuple[frozenset[str], Callable[[NodeIO], OpSpec]]] = [
     (REDUCE, _reduce),
     (SOFTMAX, _softmax),
     (frozenset({"BatchNormalization"}), _batch_norm),
+    (frozenset({"Slice"}), _slice),
 ]

@@ -195,3 +195,10 @@ def split_two_outputs() -> onnx.ModelProto:
 def undefined_input() -> onnx.ModelProto:
     nodes = [helper.make_node("Relu", ["nowhere"], ["y"], name="relu")]
     return model(nodes, [("x", [1, 2, 4, 4])], ["y"])
+
+
+def data_slice() -> onnx.ModelProto:
+    """Rows 1, 3 of a 2x6x6 map (starts 1, ends 5, step 2 on H): 2x2x6, s = 2."""
+    inits = {"st": ints(1), "en": ints(5), "ax": ints(2), "sp": ints(2)}
+    nodes = [helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"], name="crop")]
+    return model(nodes, [("x", [1, 2, 6, 6])], ["y"], inits)

@@ -24,6 +24,7 @@ CASES = {
     "spatial_ops": cases.spatial_ops,
     "heads": cases.heads,
     "upsample_opset9": cases.upsample_opset9,
+    "data_slice": cases.data_slice,
 }
 
 

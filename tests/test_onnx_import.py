@@ -176,3 +176,10 @@ def test_missing_not_onnx_truncated(tmp_path: Path) -> None:
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(FusePlanError, match="truncated"):
         import_onnx(cut)
+
+
+def test_data_slice_is_an_op(tmp_path: Path) -> None:
+    g = _imp(tmp_path, cases.data_slice())
+    (op,) = g.ops
+    assert (op.kind, op.k, op.s, _shape(g, "crop")) == ("Slice", 1, Fraction(2), (2, 2, 6))
+    assert (op.attr("starts"), op.attr("ends"), op.attr("axes"), op.attr("steps")) == ((1,), (5,), (2,), (2,))

@@ -151,3 +151,59 @@ def test_export_round_trip_of_real_exports(tmp_path: Path, legacy: Graph, dynamo
         path = tmp_path / f"rt{i}.onnx"
         export_onnx(g, path)
         assert import_onnx(path) == g
+
+
+class MiscNet(nn.Module):
+    """Constant-padded map (pads computed by a constant subgraph in the legacy export), strided
+    ConvTranspose, bilinear resize to the input's size (Shape -> Slice -> Concat), ELU,
+    InstanceNorm, HardSwish, channel mean, Softmax over channels, Linear on a 4-D map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.ct = nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1)
+        self.inorm = nn.InstanceNorm2d(4, affine=True)
+        self.lin = nn.Linear(11, 6)
+
+    def forward(self, x):
+        F = nn.functional
+        y = F.pad(F.leaky_relu(self.c(x), 0.1), (1, 1, 1, 1), value=0.5)
+        y = self.ct(F.max_pool2d(y, 3, 2, ceil_mode=True))
+        y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.inorm(F.elu(y)) + F.hardswish(y)
+        z = torch.softmax(y.mean(1, keepdim=True) * y, 1)
+        return self.lin(F.max_pool2d(z, (12, 2), stride=(12, 1))).flatten(1)
+
+
+# by hand, input 3x12x12: pad 12 -> 14; maxpool k3 s2 ceil: 7; ConvTranspose k4 s2 p1:
+# (7-1)*2+4-2 = 14, k = ceil(4/2) = 2; resize 14 -> 12 (s = 14/12 = 7/6); maxpool (12, 2)
+# stride (12, 1): 1 x 11; Linear(11, 6) on the last axis: MatMul (66) + Add (6), k = 1
+MISC_EXPECTED = [
+    ("Conv", (4, 12, 12), 112, 3, 1), ("LeakyRelu", (4, 12, 12), 0, 1, 1),
+    ("Pad", (4, 14, 14), 0, 1, 1), ("MaxPool", (4, 7, 7), 0, 3, 2),
+    ("ConvTranspose", (4, 14, 14), 4 * 4 * 16 + 4, 2, Fraction(1, 2)),
+    ("Resize", (4, 12, 12), 0, 2, Fraction(7, 6)), ("Elu", (4, 12, 12), 0, 1, 1),
+    ("InstanceNormalization", (4, 12, 12), 8, 1, 1), ("HardSwish", (4, 12, 12), 0, 1, 1),
+    ("Add", (4, 12, 12), 0, 1, 1), ("ReduceMean", (1, 12, 12), 0, 1, 1),
+    ("Mul", (4, 12, 12), 0, 1, 1), ("Softmax", (4, 12, 12), 0, 1, 1),
+    ("MaxPool", (4, 1, 11), 0, 12, 12), ("MatMul", (4, 1, 6), 66, 1, 1), ("Add", (4, 1, 6), 6, 1, 1),
+]
+
+
+@pytest.mark.parametrize("use_dynamo", [False, True])
+def test_misc_ops_both_exporters(tmp_path: Path, use_dynamo: bool) -> None:
+    if use_dynamo:
+        pytest.importorskip("onnxscript")
+    path = tmp_path / "misc.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = torch.randn(1, 3, 12, 12)
+        if use_dynamo:
+            torch.onnx.export(MiscNet().eval(), (x,), str(path), dynamo=True, opset_version=18, verbose=False)
+        else:
+            torch.onnx.export(MiscNet().eval(), (x,), str(path), dynamo=False, opset_version=17)
+    g = import_onnx(path)
+    assert [(op.kind, g.tensors[op.output].shape, op.params, op.k, op.s) for op in g.ops] == MISC_EXPECTED
+    assert not any(op.is_global for op in g.ops)
+    if not use_dynamo:  # the pads' constant subgraph and the final Flatten are recorded
+        assert "/ConstantOfShape" in g.ops[2].absorbed and g.ops[-1].absorbed == ("/Flatten",)
