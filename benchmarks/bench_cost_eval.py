@@ -5,7 +5,8 @@ Three figures per (net, scheme):
 * ``cold``: distinct random weakly connected groups of 1-10 ops, each evaluated once with
   ``buffer_bytes`` + ``dram_bytes`` on a fresh model (no per-group memo hits);
 * ``grow``: groups grown op by op from a random seed op (the enumerator's case), every
-  prefix evaluated (``buffer_lower_bound`` + ``dram_bytes``), distinct prefixes only;
+  prefix evaluated (``buffer_lower_bound``, then ``dram_bytes`` unless the bound reached the
+  buffer, where growth stops), distinct prefixes only;
 * ``warm``: the cold groups again on the same model (memo hits, as in a buffer sweep).
 
 Times are CPU time of this process (``time.process_time``), so other jobs on the machine
@@ -116,10 +117,10 @@ def time_grow(scheme: str, graph: Graph, seqs: list[list[int]], buffer: int) -> 
     start = time.process_time()
     for seq in seqs:
         for m in seq:
+            n += 1
             if lb(m) >= buffer:
                 break
             db(m, buffer)
-            n += 1
     return n / (time.process_time() - start)
 
 
