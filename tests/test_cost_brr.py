@@ -173,3 +173,27 @@ def test_binary_search_matches_brute_force_over_all_tilings() -> None:
                 assert got is not None
                 assert (got.tiles, got.weights, got.dram_bytes) == want
                 assert m.dram_bytes(mask, beta) == want[2]
+
+
+def test_dead_end_paths_give_no_halo() -> None:
+    from fuseplan.models.graph import GraphBuilder
+
+    g = GraphBuilder("dead_end")
+    x = g.input("x", 2, 10, 10)
+    y = g.op("a", "Conv", [x], (2, 10, 10), params=10, k=3)
+    g.op("d", "Conv", [x], (2, 10, 10), params=20, k=5)  # read by nobody, not an output
+    g.output(y)
+    m = BrrModel(g.build())
+    # {a, d}: halo(x) = 2 through a (d's 5x5 leads nowhere), n_max = 10, rows of 20 B:
+    # max W 20 + x min(10, 1 + 2) rows + one output row of y
+    assert m.buffer_bytes(0b11) == 20 + 3 * 20 + 20 == m.profile(0b11).buffer_bytes
+
+
+def test_brr_is_a_cost_model_and_scales_with_bytes_per_element() -> None:
+    from fuseplan.models.cost import CostModel, make_cost_model
+
+    m = make_cost_model("brr", residual_block(), 2)
+    assert isinstance(m, CostModel) and m.name == "brr"
+    # every byte figure doubles; the tiling at twice the buffer is the same
+    assert m.buffer_bytes(0b111) == 2 * 72_768
+    assert m.dram_bytes(0b111, 2 * 128 * KB) == 2 * 862_336

@@ -110,98 +110,73 @@ class ProfileData:
         )
 
 
-def build_profile(data: "ProfileData", mask: int) -> BrrProfile:
+def build_profile(data: ProfileData, mask: int) -> BrrProfile:
     """The profile of the ops of ``mask``, op by op."""
-    w_of = data.w
-    inputs_of = data.inputs
-    out_of = data.out
-    out_readers = data.out_readers
-    out_net = data.out_net
-    t_h = data.t_h
-    t_row = data.t_row
-    w_sum = 0
-    w_max = -1
-    heaviest = -1
-    read = 0
-    produced = 0
-    outputs = 0
-    ops = []
-    outside = ~mask
-    m = mask
-    while m:
-        low = m & -m
-        v = low.bit_length() - 1
-        m ^= low
-        ops.append(v)
-        w = w_of[v]
-        w_sum += w
-        if w > w_max:
-            w_max, heaviest = w, v
+    ops, w_sum, w_max, heaviest, read, produced, outputs = _scan(data, mask)
+    g = _path_weights(data, ops, outputs)
+    read_rows = tuple(
+        (t, data.t_h[t], -(-data.t_h[t] * g.get(t, 0) // data.lcm), data.t_row[t])
+        for t in _bits(read)
+    )
+    input_rows = tuple(e for e in read_rows if not produced >> e[0] & 1)
+    out_rows = tuple((t, data.t_h[t], data.t_row[t]) for t in _bits(outputs))
+    output_bytes = sum(h * r for _, h, r in out_rows)
+    n_max = max((h for _, h, _ in out_rows), default=1)
+    return BrrProfile(
+        weight_sum=w_sum,
+        weight_max=w_max,
+        heaviest_op=heaviest,
+        read=read_rows,
+        inputs=input_rows,
+        outputs=out_rows,
+        n_max=n_max,
+        buffer_bytes=w_max + _tile_bytes(read_rows, out_rows, n_max),
+        full_tensor_bytes=sum(h * r for _, h, _, r in read_rows) + output_bytes,
+        input_bytes=sum(h * r for _, h, _, r in input_rows),
+        output_bytes=output_bytes,
+    )
+
+
+def _scan(data: ProfileData, mask: int) -> tuple[list[int], int, int, int, int, int, int]:
+    """The group's ops, sum W, max W and its op, and the read, produced and Out tensor
+    masks."""
+    ops = _bits(mask)
+    w_sum = sum(data.w[v] for v in ops)
+    heaviest = max(ops, key=lambda v: data.w[v])
+    read = produced = outputs = 0
+    for v in ops:
         read |= data.in_tmask[v]
         produced |= data.out_bit[v]
-        if out_readers[v] & outside or out_net[v]:
+        if data.out_readers[v] & ~mask or data.out_net[v]:
             outputs |= data.out_bit[v]
-    # g[t]: the largest integer-scaled path weight from t to a tensor of Out(G)
-    q = data.t_q
+    return ops, w_sum, data.w[heaviest], heaviest, read, produced, outputs
+
+
+def _path_weights(data: ProfileData, ops: list[int], outputs: int) -> dict[int, int]:
+    """Per tensor, the largest integer path weight g to a tensor of Out(G) (absent when no
+    path reaches one), from the group's last op back to its first."""
     g: dict[int, int] = {}
     for v in reversed(ops):
-        o = out_of[v]
+        o = data.out[v]
         base = g.get(o)
         if base is None:
             if not outputs >> o & 1:
                 continue  # a dead end: its output is neither read nor a network output
             base = 0
-        for x, k in inputs_of[v]:
-            c = base + (k - 1) * q[x]
+        for x, k in data.inputs[v]:
+            c = base + (k - 1) * data.t_q[x]
             if c > g.get(x, -1):
                 g[x] = c
-    lcm = data.lcm
-    read_rows = []
-    input_rows = []
-    full = 0
-    input_bytes = 0
-    m = read
-    while m:
-        low = m & -m
-        t = low.bit_length() - 1
-        m ^= low
-        h = t_h[t]
-        entry = (t, h, -(-h * g.get(t, 0) // lcm), t_row[t])
-        read_rows.append(entry)
-        full += h * entry[3]
-        if not produced & low:
-            input_rows.append(entry)
-            input_bytes += h * entry[3]
-    out_rows = []
-    n_max = 1
-    output_bytes = 0
-    m = outputs
-    while m:
-        low = m & -m
-        t = low.bit_length() - 1
-        m ^= low
-        h = t_h[t]
-        out_rows.append((t, h, t_row[t]))
-        output_bytes += h * t_row[t]
-        if h > n_max:
-            n_max = h
-    full += output_bytes
-    read_t = tuple(read_rows)
-    out_t = tuple(out_rows)
-    prof = BrrProfile(
-        weight_sum=w_sum,
-        weight_max=w_max,
-        heaviest_op=heaviest,
-        read=read_t,
-        inputs=tuple(input_rows),
-        outputs=out_t,
-        n_max=n_max,
-        buffer_bytes=w_max + _tile_bytes(read_t, out_t, n_max),
-        full_tensor_bytes=full,
-        input_bytes=input_bytes,
-        output_bytes=output_bytes,
-    )
-    return prof
+    return g
+
+
+def _bits(mask: int) -> list[int]:
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
 
 
 def best_tiling(prof: BrrProfile, buffer_bytes: int) -> tuple[int, WeightMode, int]:
