@@ -30,7 +30,8 @@ def depths(graph: Graph) -> list[int]:
 
 
 def layout(graph: Graph) -> dict[int, tuple[float, float]]:
-    """Op id -> (x, y): y = -depth, x centred per row, ordered by the producers' mean x."""
+    """Op id -> (x, y): y = -depth; x as near as possible to the mean x of the op's producers
+    (so a branch runs straight down), at least 1 apart within a row."""
     d = depths(graph)
     rows: dict[int, list[int]] = {}
     for v in range(graph.num_ops):
@@ -38,14 +39,17 @@ def layout(graph: Graph) -> dict[int, tuple[float, float]]:
     pos: dict[int, tuple[float, float]] = {}
     for depth in sorted(rows):
         row = rows[depth]
-
-        def key(v: int) -> tuple[float, int]:
-            xs = [pos[p][0] for p in graph.preds[v]]
-            return (sum(xs) / len(xs) if xs else 0.0, v)
-
-        row.sort(key=key)
+        want: dict[int, float] = {}
         for i, v in enumerate(row):
-            pos[v] = (i - (len(row) - 1) / 2, -float(depth))
+            xs = [pos[p][0] for p in graph.preds[v]]
+            want[v] = sum(xs) / len(xs) if xs else i - (len(row) - 1) / 2
+        row.sort(key=lambda v: (want[v], v))
+        xs_row: list[float] = []
+        for v in row:
+            xs_row.append(want[v] if not xs_row else max(want[v], xs_row[-1] + 1.0))
+        shift = sum(want[v] for v in row) / len(row) - sum(xs_row) / len(row)
+        for v, x in zip(row, xs_row):
+            pos[v] = (x + shift, -float(depth))
     return pos
 
 
@@ -66,7 +70,9 @@ def plot_graph(graph: Graph, path: str | Path) -> None:
         raise FusePlanError(f"cannot write {str(target)!r}: folder {str(target.parent)!r} does not exist")
     pos = layout(graph)
     n_rows = int(-min(y for _, y in pos.values())) + 1
-    width = max(sum(1 for _, y in pos.values() if y == -r) for r in range(n_rows))
+    x_min = min(x for x, _ in pos.values())
+    x_max = max(x for x, _ in pos.values())
+    width = x_max - x_min + 1
     labels = [kind_label(graph, op) for op in graph.ops]
     kinds = sorted(set(labels))
     cmap = plt.get_cmap("tab20")
@@ -96,7 +102,7 @@ def plot_graph(graph: Graph, path: str | Path) -> None:
         if readers:
             x = sum(pos[v][0] for v in readers) / len(readers)
             ax.text(x, 0.8, f"input {graph.tensors[t].name}", ha="center", fontsize=5, color="#333333")
-    ax.set_xlim(-width / 2 - 0.3, width / 2 + 0.3)
+    ax.set_xlim(x_min - 0.7, x_max + 0.7)
     ax.set_ylim(-n_rows + 0.4, 1.2)
     ax.axis("off")
     ax.set_title(f"{graph.name}: {graph.num_ops} ops, {graph.total_params:,} parameters", fontsize=9)

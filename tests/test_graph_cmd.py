@@ -86,3 +86,17 @@ def test_summary_record(tmp_path: Path) -> None:
     assert (s.structure, s.ideals, s.ideals_complete) == ("has skips", 4, True)
     assert s.ops_by_kind == (("Add", 1), ("BatchNormalization", 1), ("Conv", 1))
     assert s.params == 12 + 8
+
+
+def test_plot_layout_rows_and_spacing(tmp_path: Path) -> None:
+    from fuseplan.models.graph_plot import depths, layout
+
+    g = import_onnx(cases.save(cases.heads(), tmp_path, "heads"))
+    # conv 0, lrn 1, relu6 2, then gap / mean_hw / mean_c at depth 3, fc and add at 4, ...
+    assert depths(g) == [0, 1, 2, 3, 4, 3, 3, 4, 5, 6, 7]
+    pos = layout(g)
+    assert all(pos[v][1] == -d for v, d in enumerate(depths(g)))
+    assert pos[0][0] == pos[1][0] == pos[2][0]  # the chain runs straight down
+    row = sorted(pos[v][0] for v in (3, 5, 6))
+    assert row[1] - row[0] >= 1 and row[2] - row[1] >= 1
+    assert pos[4][0] == pos[3][0]  # fc sits under its producer gap
