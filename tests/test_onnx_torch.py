@@ -207,3 +207,14 @@ def test_misc_ops_both_exporters(tmp_path: Path, use_dynamo: bool) -> None:
     assert not any(op.is_global for op in g.ops)
     if not use_dynamo:  # the pads' constant subgraph and the final Flatten are recorded
         assert "/ConstantOfShape" in g.ops[2].absorbed and g.ops[-1].absorbed == ("/Flatten",)
+
+
+def test_legacy_export_without_constant_folding_folds_batchnorm_here(tmp_path: Path, legacy: Graph) -> None:
+    """do_constant_folding=False keeps BatchNormalization nodes and constant subgraphs in the
+    file: the importer folds them itself and gets the same graph (plus what it absorbed)."""
+    path = _export(tmp_path / "nofold.onnx", dynamo=False, do_constant_folding=False)
+    g = import_onnx(path)
+    assert _rows(g) == EXPECTED and _edges(g) == _edges(legacy)
+    assert g.ops[0].absorbed == ("/stem/stem.1/BatchNormalization",)
+    assert g.ops[9].params == 80  # the depthwise conv had no bias: it gains one of C_out = 8
+    assert g.ops[9].absorbed[-1] == "/dw/dw.1/BatchNormalization"
