@@ -1,16 +1,61 @@
 """One entry point from a user's NET_OR_FILE argument to a :class:`Graph`.
 
-Accepted: a zoo name (``fuseplan zoo`` lists them), a generated net (``wide:ops=400,width=8,
-seed=0``, ``cells:...``), an ONNX file, or a graph JSON written by ``fuseplan graph --json``.
+Accepted: a zoo name (``fuseplan zoo`` lists them; ``zoo:NAME`` works too), a generated net
+(``wide:ops=400,width=8,seed=0``, ``cells:...``), an ONNX file, or a graph JSON written by
+``fuseplan graph --json``.
+
+The graph's ``source`` is always a spec this module loads again: ``zoo:NAME``, the canonical
+generator spec, or the file's absolute path. :class:`GraphLoad` adds the load options, so a
+plan file can name exactly how to rebuild the graph it was made for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FusePlanError
 from .graph import Graph
+
+ZOO_PREFIX = "zoo:"
+
+
+@dataclass(frozen=True)
+class GraphLoad:
+    """How a graph was loaded: a spec :func:`load_graph` accepts plus the load options."""
+
+    spec: str
+    fold_activations: bool = False
+    input_shape: tuple[int, ...] | None = None
+
+    def load(self) -> Graph:
+        """The graph again, loaded the same way."""
+        return load_graph(
+            self.spec, input_shape=self.input_shape, fold_activations=self.fold_activations
+        )
+
+    def describe(self) -> str:
+        """The load as command-line words, e.g. ``zoo:mobilenet_v2 --fold-activations``."""
+        words = [self.spec]
+        if self.fold_activations:
+            words.append("--fold-activations")
+        if self.input_shape is not None:
+            words.append("--input-shape " + "x".join(map(str, self.input_shape)))
+        return " ".join(words)
+
+
+def graph_load_of(
+    graph: Graph, *, fold_activations: bool = False, input_shape: Sequence[int] | None = None
+) -> GraphLoad:
+    """The record of a graph :func:`load_graph` returned, given the options it was called with."""
+    if not graph.source:
+        raise FusePlanError(
+            f"graph {graph.name!r} has no source to reload it from: load it with load_graph"
+        )
+    shape = None if input_shape is None else tuple(int(d) for d in input_shape)
+    return GraphLoad(spec=graph.source, fold_activations=fold_activations, input_shape=shape)
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
@@ -33,7 +78,9 @@ def load_graph(
     input_shape: Sequence[int] | None = None,
     fold_activations: bool = False,
 ) -> Graph:
-    """The graph named by ``spec``; activations folded into their producers if asked."""
+    """The graph named by ``spec``; activations folded into their producers if asked.
+
+    Its ``source`` is the spec to load it again (see the module docstring)."""
     graph = _load(spec, input_shape)
     if fold_activations:
         from .transforms import fold_activations as fold
@@ -42,29 +89,43 @@ def load_graph(
     return graph
 
 
+def _with_source(graph: Graph, source: str) -> Graph:
+    return graph if graph.source == source else dataclasses.replace(graph, source=source)
+
+
 def _load(spec: str, input_shape: Sequence[int] | None) -> Graph:
     path = Path(spec)
     if spec.lower().endswith(".onnx") or (path.suffix and path.exists()):
+        absolute = str(path.resolve())
         if spec.lower().endswith(".json"):
             from .graph_json import read_graph_json
 
-            return read_graph_json(path)
+            if input_shape is not None:
+                raise FusePlanError(
+                    f"--input-shape applies to ONNX files only; {spec!r} is a graph JSON "
+                    "with fixed shapes: drop --input-shape"
+                )
+
+            return _with_source(read_graph_json(path), absolute)
         from .onnx_import import import_onnx
 
-        return import_onnx(path, input_shape=input_shape)
+        return _with_source(import_onnx(path, input_shape=input_shape), absolute)
     if input_shape is not None:
         raise FusePlanError(
             f"--input-shape applies to ONNX files only; {spec!r} is a built-in net with a fixed shape"
         )
+    if spec.startswith(ZOO_PREFIX):
+        spec = spec[len(ZOO_PREFIX):]
     prefix, sep, _ = spec.partition(":")
     if sep:
-        from .generators import GENERATORS, build_generated
+        from .generators import GENERATORS, build_generated, canonical_spec
 
         if prefix in GENERATORS:
-            return build_generated(spec)
+            return _with_source(build_generated(spec), canonical_spec(spec))
         raise FusePlanError(
-            f"unknown generated net {prefix!r} in {spec!r}: use one of {', '.join(sorted(GENERATORS))}"
+            f"unknown generated net {prefix!r} in {spec!r}: use one of "
+            f"{', '.join(sorted(GENERATORS))} (or zoo:NAME for a zoo net)"
         )
     from . import zoo
 
-    return zoo.build(spec)
+    return _with_source(zoo.build(spec), ZOO_PREFIX + spec)
