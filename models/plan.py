@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .cost.base import GroupCost
+from .load import GraphLoad
 
 Status = Literal["OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN", "MODEL_INVALID"]
 
@@ -61,13 +62,18 @@ class SolveInfo:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a plan came from, enough to reproduce it."""
+    """Where a plan came from, enough to reproduce it.
+
+    ``load`` says how the graph was loaded (spec and options; None when the caller did not
+    say): the plan file records it as ``graph.load`` and ``fuseplan validate`` replays it.
+    """
 
     tool_version: str
     command: str
     seed: int | None
     graph_name: str
     graph_hash: str
+    load: GraphLoad | None = None
 
 
 @dataclass(frozen=True)
