@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fuseplan.models.graph import Graph
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseplan.models.load import GraphLoad
 
 
 def add_net_argument(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +38,15 @@ def load_net(args: argparse.Namespace) -> Graph:
 
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
     return load_graph(args.net, input_shape=shape, fold_activations=args.fold_activations)
+
+
+def net_load(args: argparse.Namespace, graph: Graph) -> GraphLoad:
+    """How :func:`load_net` loaded ``graph``: the plan file's ``graph.load`` (validate replays
+    it). Pass it to ``make_provenance(..., load=)`` or ``plan_build.with_graph_load``."""
+    from fuseplan.models.load import graph_load_of, parse_input_shape
+
+    shape = parse_input_shape(args.input_shape) if args.input_shape else None
+    return graph_load_of(graph, fold_activations=args.fold_activations, input_shape=shape)
 
 
 def print_table(
