@@ -9,6 +9,7 @@ judge whether a group is valid (connected, convex, fits): ``validate.validate_pl
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import shlex
 import sys
@@ -19,11 +20,15 @@ from .cost.base import CostModel, GroupCost, mask_ops
 from .cost.common import lower_bound_bytes, unfused_cost
 from .errors import FusePlanError
 from .graph import Graph
+from .load import GraphLoad
 from .plan import Plan, PlanGroup, PlanTotals, Provenance, SolveInfo
 
 
-def make_provenance(graph: Graph, *, seed: int | None, command: str | None = None) -> Provenance:
-    """Tool version, the command line (default: this process's argv), seed, graph hash."""
+def make_provenance(
+    graph: Graph, *, seed: int | None, command: str | None = None, load: GraphLoad | None = None
+) -> Provenance:
+    """Tool version, the command line (default: this process's argv), seed, graph hash, and
+    how the graph was loaded (``load``, for the plan file's ``graph.load``)."""
     from fuseplan import __version__
 
     if command is None:
@@ -38,7 +43,13 @@ def make_provenance(graph: Graph, *, seed: int | None, command: str | None = Non
         seed=seed,
         graph_name=graph.name,
         graph_hash=graph.fingerprint(),
+        load=load,
     )
+
+
+def with_graph_load(plan: Plan, load: GraphLoad) -> Plan:
+    """The same plan, recording how its graph was loaded (``graph.load`` in the plan file)."""
+    return dataclasses.replace(plan, provenance=dataclasses.replace(plan.provenance, load=load))
 
 
 def unfusable_ops(model: CostModel, buffer_bytes: int) -> list[int]:

@@ -2,7 +2,8 @@
 as CSV (one row per group).
 
 Groups name their ops by op name, so a file reads without the op ids of one import; reading
-it back needs the graph it was made for (``graph.source`` names it, ``graph.hash`` checks it).
+it back needs the graph it was made for (``graph.load`` says how to load it again,
+``graph.hash`` checks it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .cost.base import CostModel, GroupCost
 from .errors import FusePlanError
 from .fileio import write_json_atomic, write_text_atomic
 from .graph import Graph
+from .load import GraphLoad
 from .plan import Plan, PlanGroup, PlanTotals, Provenance, SolveInfo
 
 SCHEMA_VERSION = 1
@@ -32,15 +34,18 @@ CSV_COLUMNS = (
 
 def plan_to_dict(plan: Plan, graph: Graph) -> dict[str, Any]:
     """The plan as plain JSON data (see docs/plan-json.md for every field)."""
+    stored_graph: dict[str, Any] = {
+        "name": graph.name,
+        "hash": graph.fingerprint(),
+        "source": graph.source or graph.name,
+        "ops": graph.num_ops,
+    }
+    if plan.provenance.load is not None:
+        stored_graph["load"] = graph_load_to_dict(plan.provenance.load)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool_version": plan.provenance.tool_version,
-        "graph": {
-            "name": graph.name,
-            "hash": graph.fingerprint(),
-            "source": graph.source or graph.name,
-            "ops": graph.num_ops,
-        },
+        "graph": stored_graph,
         "scheme": plan.scheme,
         "buffer_bytes": plan.buffer_bytes,
         "bytes_per_element": plan.bytes_per_element,
@@ -62,6 +67,38 @@ def plan_to_dict(plan: Plan, graph: Graph) -> dict[str, Any]:
             "graph_hash": plan.provenance.graph_hash,
         },
     }
+
+
+def graph_load_to_dict(load: GraphLoad) -> dict[str, Any]:
+    return {
+        "spec": load.spec,
+        "fold_activations": load.fold_activations,
+        "input_shape": None if load.input_shape is None else list(load.input_shape),
+    }
+
+
+def read_graph_load(data: Any) -> GraphLoad | None:
+    """The plan's ``graph.load`` (None when the file has none); a clear error when malformed."""
+    stored = data.get("graph") if isinstance(data, dict) else None
+    if not isinstance(stored, dict) or stored.get("load") is None:
+        return None
+    load = _Reader(stored["load"], "plan graph.load")
+    spec = load.get("spec", str)
+    if not spec:
+        raise FusePlanError("plan graph.load: field 'spec' is empty: it must name the net to load")
+    shape = load.get("input_shape", list, optional=True)
+    if shape is not None and (
+        not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)
+    ):
+        raise FusePlanError(
+            f"plan graph.load: field 'input_shape' = {shape!r} must be null or a list of "
+            "positive integers"
+        )
+    return GraphLoad(
+        spec=spec,
+        fold_activations=load.get("fold_activations", bool),
+        input_shape=None if shape is None else tuple(shape),
+    )
 
 
 def _group_to_dict(group: PlanGroup, graph: Graph) -> dict[str, Any]:
@@ -127,6 +164,7 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
             seed=prov.get("seed", int, optional=True),
             graph_name=prov.get("graph_name", str),
             graph_hash=prov.get("graph_hash", str),
+            load=read_graph_load(data),
         ),
     )
 

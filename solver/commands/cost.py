@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ._common import add_net_argument, fmt_int, load_net, print_table
+from ._common import add_net_argument, fmt_int, load_net, net_load, print_table
 from ._hw import add_hw_arguments, resolve_hw
 
 NAME = "cost"
@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from fuseplan.models.plan_build import make_provenance, no_fusion_plan
 
-    plan = no_fusion_plan(model, hw.buffer_bytes, make_provenance(graph, seed=None))
+    provenance = make_provenance(graph, seed=None, load=net_load(args, graph))
+    plan = no_fusion_plan(model, hw.buffer_bytes, provenance)
     if args.json:
         from fuseplan.models.plan_io import plan_to_dict
 

@@ -6,13 +6,15 @@ import argparse
 import json
 from typing import Any
 
+from fuseplan.models.errors import FusePlanError
+
 from ._common import fmt_int
 
 NAME = "validate"
 HELP = (
     "re-check a plan JSON from scratch (partition, connected, convex, acyclic, fits, every "
     "number); exit 0 = valid, 1 = the plan fails checks (a finding, listed), 2 = usage error "
-    "(missing or unreadable file, unknown graph)"
+    "(missing or unreadable file, a graph that cannot be reloaded as the plan recorded)"
 )
 
 
@@ -21,22 +23,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--graph",
         metavar="NET_OR_FILE",
-        help="the net the plan is for (default: the plan's graph.source)",
+        help="the net the plan is for (default: replay the plan's graph.load, else its "
+        "graph.source)",
     )
     parser.add_argument(
-        "--input-shape", metavar="NxCxHxW", help="static input shape for an ONNX --graph"
+        "--input-shape", metavar="NxCxHxW",
+        help="static input shape for an ONNX --graph (or a plan without graph.load)",
     )
     parser.add_argument(
         "--fold-activations",
         action="store_true",
-        help="fold activations into their producer when loading the graph",
+        help="fold activations into their producer when loading --graph (or a plan "
+        "without graph.load)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     from fuseplan.models.cost import make_cost_model
-    from fuseplan.models.errors import FusePlanError
     from fuseplan.models.plan_io import read_plan_json
     from fuseplan.models.validate import validate_plan
 
@@ -77,32 +81,49 @@ def _ok_line(path: str, data: dict[str, Any], totals: dict[str, Any]) -> str:
 
 
 def _load_graph(args: argparse.Namespace, data: dict[str, Any]) -> Any:
-    """The --graph net, else the plan's graph.source (a zoo source ``zoo:NAME`` is loaded as
-    NAME; if its hash differs, the same net with activations folded is tried)."""
-    from fuseplan.models.errors import FusePlanError
+    """The --graph net, else the plan's graph replayed from its ``graph.load`` (older files:
+    ``graph.source`` with this command's --fold-activations/--input-shape); a reloaded graph
+    whose hash is not the plan's is an error naming both hashes."""
     from fuseplan.models.load import load_graph, parse_input_shape
 
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
     if args.graph:
         return load_graph(args.graph, input_shape=shape, fold_activations=args.fold_activations)
+    load = _recorded_load(args, data, shape)
+    try:
+        graph = load.load()
+    except FusePlanError as err:
+        raise FusePlanError(
+            f"cannot reload the plan's graph {load.describe()!r} ({err}): pass --graph NET_OR_FILE"
+        ) from None
+    stored_hash = data["graph"].get("hash")
+    if graph.fingerprint() != stored_hash:
+        raise FusePlanError(
+            f"plan file {args.plan!r} is for graph hash {stored_hash!r}, but reloading "
+            f"{load.describe()!r} gives {graph.name!r} with hash {graph.fingerprint()!r}: the "
+            "net or file changed since the plan was made, or the plan names another graph; "
+            "pass the graph it was made for with --graph NET_OR_FILE"
+        )
+    return graph
+
+
+def _recorded_load(args: argparse.Namespace, data: dict[str, Any], shape: Any) -> Any:
+    """How to load the plan's graph: its ``graph.load``, else ``graph.source`` + the flags."""
+    from fuseplan.models.load import GraphLoad
+    from fuseplan.models.plan_io import read_graph_load
+
     stored = data.get("graph")
     source = stored.get("source") if isinstance(stored, dict) else None
     if not isinstance(source, str) or not source:
         raise FusePlanError(
             f"plan file {args.plan!r} does not say which graph it is for: pass --graph NET_OR_FILE"
         )
-    spec = source[len("zoo:"):] if source.startswith("zoo:") else source
-    try:
-        graph = load_graph(spec, input_shape=shape, fold_activations=args.fold_activations)
-    except FusePlanError as err:
+    load = read_graph_load(data)
+    if load is None:
+        return GraphLoad(spec=source, fold_activations=args.fold_activations, input_shape=shape)
+    if args.fold_activations or shape is not None:
         raise FusePlanError(
-            f"cannot reload the plan's graph {source!r} ({err}): pass --graph NET_OR_FILE"
-        ) from None
-    if graph.fingerprint() != stored.get("hash") and not args.fold_activations:
-        try:
-            folded = load_graph(spec, input_shape=shape, fold_activations=True)
-        except (FusePlanError, ImportError):
-            return graph
-        if folded.fingerprint() == stored.get("hash"):
-            return folded
-    return graph
+            f"plan file {args.plan!r} records how its graph was loaded ({load.describe()!r}); "
+            "--fold-activations and --input-shape apply only with --graph NET_OR_FILE"
+        )
+    return load
