@@ -9,6 +9,8 @@ is checked; acyclic ones make the anytime curve.
 
 from __future__ import annotations
 
+import math
+
 from .candidates import CandidateSet, chain_plan, enumerate_candidates
 from .partition_model import build_partition, cycle_pairs, is_exact_cover
 from .problem import Limits, Problem
@@ -26,59 +28,21 @@ def solve(
     candidates: CandidateSet | None = None,
     why: str = "asked for",
 ) -> SolveResult:
-    from ortools.sat.python import cp_model
-
     deadline = deadline or Deadline(limits)
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
-    data = build_partition(problem, cands)
+    data = build_partition(problem, cands, deadline)
     hint_cost, hint = chain_plan(problem, cands)
     best: list = [hint_cost, hint]  # the best acyclic plan: cost, candidate indices
     if hint_cost is not None:
         deadline.report("cpsat-partition", hint_cost)
 
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"g{g}") for g in range(len(cands))]
-    for v, cover in enumerate(data.cover):
-        model.add_exactly_one(x[g] for g in cover)  # every op in exactly one group
-    for g in data.fixed:
-        model.add(x[g] == 1)  # unfusable singletons
-    for clique in data.cliques:
-        model.add_at_most_one(x[g] for g in clique)  # no 2-cycle through direct edges
-    model.minimize(sum(c * x[g] for g, c in enumerate(cands.costs) if c))
-
     bound: int | None = None
-    proven = False
-    infeasible = False
+    proven = infeasible = False
     rounds = cuts = 0
-    while rounds < MAX_ROUNDS and not deadline.expired():
-        rounds += 1
-        model.clear_hints()
-        if best[0] is not None:
-            chosen_hint = set(best[1])
-            for g in range(len(cands)):
-                model.add_hint(x[g], g in chosen_hint)
-        solver = cp_model.CpSolver()
-        _set_parameters(solver, limits, deadline)
-        callback = _Recorder(problem, cands, x, best, deadline)
-        with StopWatcher(deadline, solver.stop_search):
-            status = solver.solve(model, callback)
-        if status == cp_model.INFEASIBLE:
-            infeasible = best[0] is None
-            break
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if status == cp_model.UNKNOWN:
-                bound = _max(bound, int(solver.best_objective_bound))
-            break
-        bound = _max(bound, int(round(solver.best_objective_bound)))
-        chosen = [g for g in range(len(cands)) if solver.boolean_value(x[g])]
-        pairs = cycle_pairs(problem, cands, chosen)
-        if not pairs:
-            callback.offer(chosen, int(round(solver.objective_value)))
-            proven = status == cp_model.OPTIMAL and limits.gap is None
-            break
-        for a, b in pairs:
-            model.add_bool_or([x[a].Not(), x[b].Not()])  # these two groups form a cycle
-        cuts += len(pairs)
+    if not deadline.expired():
+        bound, proven, infeasible, rounds, cuts = _solve_rounds(
+            problem, limits, deadline, cands, data, best
+        )
     details = {
         "why": why,
         "candidates": len(cands),
@@ -145,3 +109,54 @@ class _Recorder:
                 deadline.report("cpsat-partition", best[0], bound)
 
         return Recorder()
+
+
+def _solve_rounds(problem, limits, deadline, cands, data, best):
+    """Solve, cut the cycles of the answer, solve again; returns (bound, proven, infeasible,
+    rounds, cuts) and updates ``best`` through the solution callback."""
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"g{g}") for g in range(len(cands))]
+    for v, cover in enumerate(data.cover):
+        model.add_exactly_one(x[g] for g in cover)  # every op in exactly one group
+    for g in data.fixed:
+        model.add(x[g] == 1)  # unfusable singletons
+    for clique in data.cliques:
+        model.add_at_most_one(x[g] for g in clique)  # no 2-cycle through direct edges
+    model.minimize(sum(c * x[g] for g, c in enumerate(cands.costs) if c))
+
+    bound: int | None = None
+    proven = False
+    infeasible = False
+    rounds = cuts = 0
+    while rounds < MAX_ROUNDS and not deadline.expired():
+        rounds += 1
+        model.clear_hints()
+        if best[0] is not None:
+            chosen_hint = set(best[1])
+            for g in range(len(cands)):
+                model.add_hint(x[g], g in chosen_hint)
+        solver = cp_model.CpSolver()
+        _set_parameters(solver, limits, deadline)
+        callback = _Recorder(problem, cands, x, best, deadline)
+        with StopWatcher(deadline, solver.stop_search):
+            status = solver.solve(model, callback)
+        if status == cp_model.INFEASIBLE:
+            infeasible = best[0] is None
+            break
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if status == cp_model.UNKNOWN and math.isfinite(solver.best_objective_bound):
+                bound = _max(bound, int(math.ceil(solver.best_objective_bound - 1e-6)))
+            break
+        bound = _max(bound, int(math.ceil(solver.best_objective_bound - 1e-6)))
+        chosen = [g for g in range(len(cands)) if solver.boolean_value(x[g])]
+        pairs = cycle_pairs(problem, cands, chosen)
+        if not pairs:
+            callback.offer(chosen, int(round(solver.objective_value)))
+            proven = status == cp_model.OPTIMAL and limits.gap is None
+            break
+        for a, b in pairs:
+            model.add_bool_or([x[a].Not(), x[b].Not()])  # these two groups form a cycle
+        cuts += len(pairs)
+    return bound, proven, infeasible, rounds, cuts

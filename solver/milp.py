@@ -27,7 +27,7 @@ def solve(
 
     deadline = deadline or Deadline(limits)
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
-    data = build_partition(problem, cands)
+    data = build_partition(problem, cands, deadline)
     hint_cost, hint = chain_plan(problem, cands)
     best_cost, best = hint_cost, hint
     if hint_cost is not None:

@@ -25,6 +25,7 @@ from fuseplan.models.cost.base import mask_ops
 
 from .candidates import CandidateSet
 from .problem import Problem
+from .progress import Deadline
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,15 @@ class PartitionData:
     cliques: tuple[tuple[int, ...], ...]
 
 
-def build_partition(problem: Problem, cands: CandidateSet) -> PartitionData:
+MAX_CLIQUE_ENTRIES = 2_000_000
+
+
+def build_partition(
+    problem: Problem, cands: CandidateSet, deadline: Deadline | None = None
+) -> PartitionData:
+    """The cover lists and as many 2-cycle cliques as fit in ``MAX_CLIQUE_ENTRIES``
+    entries and the time left (the cliques only tighten the model: the lazy cuts alone
+    keep it exact)."""
     n = problem.num_ops
     cover: list[list[int]] = [[] for _ in range(n)]
     for g, mask in enumerate(cands.masks):
@@ -50,8 +59,13 @@ def build_partition(problem: Problem, cands: CandidateSet) -> PartitionData:
             bits |= 1 << g
         cover_bits.append(bits)
     fixed = tuple(g for g, m in enumerate(cands.masks) if m & problem.unfusable)
-    cliques = []
+    cliques: list[tuple[int, ...]] = []
+    entries = 0
     for g, mask in enumerate(cands.masks):
+        if entries > MAX_CLIQUE_ENTRIES or (
+            deadline is not None and g % 1024 == 0 and deadline.expired()
+        ):
+            break
         feeds = fed = 0
         for v in mask_ops(mask):
             feeds |= problem.succs[v]
@@ -67,6 +81,7 @@ def build_partition(problem: Problem, cands: CandidateSet) -> PartitionData:
             both = cover_bits[u] & feeding_g
             if both:
                 cliques.append((g, *_bits(both)))
+                entries += len(cliques[-1])
     return PartitionData(
         cover=tuple(tuple(c) for c in cover), fixed=fixed, cliques=tuple(cliques)
     )
