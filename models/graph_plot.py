@@ -19,6 +19,7 @@ from .graph_summary import kind_label
 ROW_INCH = 0.42
 COL_INCH = 1.55
 MAX_LABEL = 22
+MAX_PIXELS = 60_000  # matplotlib's Agg refuses images of 2**16 pixels or more per side
 
 
 def depths(graph: Graph) -> list[int]:
@@ -109,5 +110,5 @@ def plot_graph(graph: Graph, path: str | Path) -> None:
     handles = [plt.Line2D([], [], marker="s", ls="", color=colour[k], label=k) for k in kinds]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6, frameon=False)
     fig.subplots_adjust(left=0.02, right=0.82, top=1 - 0.5 / fig_h, bottom=0.2 / fig_h)
-    fig.savefig(target, dpi=110)
+    fig.savefig(target, dpi=min(110.0, MAX_PIXELS / fig_h, MAX_PIXELS / fig_w))
     plt.close(fig)
