@@ -202,3 +202,20 @@ def data_slice() -> onnx.ModelProto:
     inits = {"st": ints(1), "en": ints(5), "ax": ints(2), "sp": ints(2)}
     nodes = [helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"], name="crop")]
     return model(nodes, [("x", [1, 2, 6, 6])], ["y"], inits)
+
+
+def squeeze_chain(opset: int) -> onnx.ModelProto:
+    """conv -> Unsqueeze(0) -> Squeeze(0) -> Identity -> Dropout -> Relu (axes as inputs, 13+)."""
+    nodes = [
+        conv("conv", "x", "w", "c"),
+        helper.make_node("Unsqueeze", ["c", "ax"], ["u"], name="unsq"),
+        helper.make_node("Squeeze", ["u", "ax"], ["q"], name="sq"),
+        helper.make_node("Identity", ["q"], ["i"], name="ident"),
+        helper.make_node("Dropout", ["i"], ["d"], name="drop"),
+        helper.make_node("Relu", ["d"], ["y"], name="relu"),
+    ]
+    return model(nodes, [("x", [1, 3, 4, 4])], ["y"], {"w": rand(2, 3, 1, 1), "ax": ints(0)}, opset)
+
+
+def passthrough() -> onnx.ModelProto:
+    return model([helper.make_node("Identity", ["x"], ["y"], name="id")], [("x", [1, 2, 4, 4])], ["y"])

@@ -183,3 +183,23 @@ def test_data_slice_is_an_op(tmp_path: Path) -> None:
     (op,) = g.ops
     assert (op.kind, op.k, op.s, _shape(g, "crop")) == ("Slice", 1, Fraction(2), (2, 2, 6))
     assert (op.attr("starts"), op.attr("ends"), op.attr("axes"), op.attr("steps")) == ((1,), (5,), (2,), (2,))
+
+
+@pytest.mark.parametrize("opset", range(13, 21))
+def test_opsets_13_to_20(tmp_path: Path, opset: int) -> None:
+    g = _imp(tmp_path, cases.squeeze_chain(opset))
+    assert [op.name for op in g.ops] == ["conv", "relu"]
+    assert _reads(g, "relu") == ["c"]
+    assert _op(g, "relu").absorbed == ("unsq", "sq", "ident", "drop")
+    h = _imp(tmp_path, _with_opset(cases.flatten_head(), opset), "head")
+    assert [op.name for op in h.ops] == ["conv", "fc"] and _op(h, "fc").k == 4
+
+
+def _with_opset(m, opset: int):
+    m.opset_import[0].version = opset
+    return m
+
+
+def test_output_that_no_op_computes(tmp_path: Path) -> None:
+    with pytest.raises(FusePlanError, match="not computed by any op"):
+        _imp(tmp_path, cases.passthrough())
