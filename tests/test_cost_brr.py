@@ -197,3 +197,21 @@ def test_brr_is_a_cost_model_and_scales_with_bytes_per_element() -> None:
     # every byte figure doubles; the tiling at twice the buffer is the same
     assert m.buffer_bytes(0b111) == 2 * 72_768
     assert m.dram_bytes(0b111, 2 * 128 * KB) == 2 * 862_336
+
+
+def test_unfused_can_cost_less_than_fused_under_brr() -> None:
+    """The contract's example: a 3x3 conv 64->64 on 56x56, int8."""
+    from fuseplan.models.cost import unfused_cost
+    from fuseplan.models.graph import GraphBuilder
+
+    g = GraphBuilder("one_conv")
+    x = g.input("x", 64, 56, 56)
+    g.output(g.op("c", "Conv", [x], (64, 56, 56), params=36_928, k=3))
+    graph = g.build()
+    m = BrrModel(graph)
+    # F_beta = 36,928 + (1 + 2) rows of x + 1 output row = 51,264 >= 50 KB: unfusable
+    assert m.buffer_bytes(1) == 51_264 and m.dram_bytes(1, 50 * KB) is None
+    assert unfused_cost(graph, 0, 1).dram_bytes == 36_928 + 2 * 200_704 == 438_336
+    # at 64 KB resident fits with 2c + 2 <= 7 rows, c = ceil(56/n) = 2, n = 28:
+    # D = 36,928 + (56 + 27 * 2) * 3,584 + 200,704
+    assert m.dram_bytes(1, 64 * KB) == 631_872
