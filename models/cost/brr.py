@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..graph import Graph
-from .base import BufferBreakdown, GroupCost, TensorRows
+from .base import BufferBreakdown, GroupCost, TensorRows, WeightMode
 from .brr_fast import BrrFast, Compact, least_dram
 from .brr_profile import BrrProfile, ProfileData, Tiling, best_tiling, build_profile
 from .common import check_bytes_per_element, checked_mask
@@ -123,7 +123,8 @@ class BrrModel:
         mask = checked_mask(self.graph, group)
         prof = self.profile(mask)
         tiling = None if buffer_bytes is None else self.tiling(mask, buffer_bytes)
-        n, mode = (prof.n_max, "streamed") if tiling is None else (tiling.tiles, tiling.weights)
+        n: int = prof.n_max if tiling is None else tiling.tiles
+        mode: WeightMode = "streamed" if tiling is None else tiling.weights
         if mode == "resident":
             weights = tuple((v, self._data.w[v]) for v in _ops_of(mask))
         else:

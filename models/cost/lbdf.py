@@ -67,9 +67,9 @@ class LbdfModel:
         )
         self._chunk_read = chunk_table([r.in_tmask for r in ops], "or")
         self._anc = tables.anc_mask
+        producer = [-1 if t.producer is None else t.producer for t in graph.tensors]
         self._join_inputs = tuple(
-            tuple((x, -1 if graph.tensors[x].producer is None else graph.tensors[x].producer)
-                  for x, _ in ops[v].inputs) if tables.join_ops >> v & 1 else ()
+            tuple((x, producer[x]) for x, _ in ops[v].inputs) if tables.join_ops >> v & 1 else ()
             for v in range(len(ops))
         )
         self._fork_memo: dict[int, int] = {}

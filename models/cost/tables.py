@@ -13,6 +13,7 @@ not depend on the path's source. Rounding up is then ``ceil(H(t) * g / L)``, exa
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from dataclasses import dataclass
@@ -177,7 +178,7 @@ def tables_for(graph: Graph) -> GraphTables:
     if hit is not None and hit[0]() is graph:
         return hit[1]
     tables = build_tables(graph)
-    _CACHE[key] = (weakref.ref(graph, lambda ref, key=key: _forget(key, ref)), tables)
+    _CACHE[key] = (weakref.ref(graph, functools.partial(_forget, key)), tables)
     return tables
 
 
