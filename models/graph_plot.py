@@ -10,6 +10,8 @@ row), so a 150-op net stays readable when zoomed.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from .errors import FusePlanError
@@ -110,5 +112,15 @@ def plot_graph(graph: Graph, path: str | Path) -> None:
     handles = [plt.Line2D([], [], marker="s", ls="", color=colour[k], label=k) for k in kinds]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6, frameon=False)
     fig.subplots_adjust(left=0.02, right=0.82, top=1 - 0.5 / fig_h, bottom=0.2 / fig_h)
-    fig.savefig(target, dpi=min(110.0, MAX_PIXELS / fig_h, MAX_PIXELS / fig_w))
-    plt.close(fig)
+    fmt = target.suffix.lstrip(".").lower() or "png"
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:  # atomically, as every file fuseplan writes
+        fig.savefig(tmp, format=fmt, dpi=min(110.0, MAX_PIXELS / fig_h, MAX_PIXELS / fig_w))
+        os.replace(tmp, target)
+    except ValueError as err:
+        raise FusePlanError(f"cannot draw to {str(target)!r}: {err}") from None
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

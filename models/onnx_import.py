@@ -97,7 +97,10 @@ class _Importer:
                or self.m.nodes[i].domain not in ("", "ai.onnx")]
         if bad:
             listed = ", ".join(f"{self.m.nodes[i].op_type} {self.m.names[i]!r}" for i in bad)
-            raise FusePlanError(f"{self.where} has {len(bad)} unsupported op(s): {listed}")
+            raise FusePlanError(
+                f"{self.where} has {len(bad)} unsupported op(s): {listed} "
+                "(docs/graph-json.md lists the supported ones)"
+            )
         graph_outputs = set(self.m.outputs)
         multi = []
         for i in self._data_nodes():
