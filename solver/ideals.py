@@ -11,6 +11,8 @@ size, so one pass in that order relaxes every arc after its tail is final.
 
 from __future__ import annotations
 
+import time
+
 from fuseplan.models.lattice import ideal_lattice
 
 from .candidates import CandidateSet, chain_plan, enumerate_candidates
@@ -19,19 +21,26 @@ from .progress import Deadline
 from .result import SolveResult, finish
 
 IDEAL_CAP = 200_000
+GRACE_S = 1.0
 
 
 def lattice_arcs(
-    problem: Problem, lattice: dict[int, int], cands: CandidateSet, deadline: Deadline | None
+    problem: Problem, lattice: dict[int, int], cands: CandidateSet, deadline: Deadline | None,
+    grace_s: float = 0.0,
 ) -> tuple[list[list[tuple[int, int]]], bool]:
     """Per ideal index, its out-arcs (head ideal index, candidate index); False when the
-    deadline cut the search short."""
+    deadline (plus ``grace_s`` seconds) cut the search short."""
+    stop_at = None
+    if deadline is not None and deadline.end is not None:
+        stop_at = deadline.end + grace_s
     index = {ideal: i for i, ideal in enumerate(lattice)}
     frontiers = list(lattice.values())
     ideals = list(lattice)
     out: list[list[tuple[int, int]]] = [[] for _ in ideals]
     for g, group in enumerate(cands.masks):
-        if deadline is not None and g % 2048 == 0 and deadline.expired():
+        if g % 2048 == 0 and stop_at is not None and time.perf_counter() > stop_at:
+            return out, False
+        if g % 2048 == 0 and not grace_s and deadline is not None and deadline.interrupted():
             return out, False
         avoid = group | cands.after[g]
         start = index[cands.before[g]]
@@ -104,7 +113,9 @@ def solve(
             )
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     deadline.report("building arcs over ideals")
-    out, arcs_complete = lattice_arcs(problem, lattice, cands, deadline)
+    # cut short already: one more second to build the arcs of the groups found
+    grace = 0.0 if cands.complete else GRACE_S
+    out, arcs_complete = lattice_arcs(problem, lattice, cands, deadline, grace)
     cost, chosen = shortest_path(out, cands.costs, len(lattice))
     complete = cands.complete and arcs_complete
     details = {
