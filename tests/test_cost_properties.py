@@ -37,7 +37,9 @@ def graphs(draw: st.DrawFn, max_ops: int = 8) -> Graph:
         params = draw(st.integers(0, 60))
         name = f"op{i}"
         if kind == "join":
-            mates = [t for t in tensors if t != src and g.shape(t)[1] == h]
+            # mostly same-height joins (add, concat), sometimes a broadcast (SE's mul)
+            same = draw(st.integers(0, 3)) > 0
+            mates = [t for t in tensors if t != src and (g.shape(t)[1] == h or not same)]
             if mates:
                 other = draw(st.sampled_from(mates))
                 tensors.append(g.op(name, "Add", [src, other], (c, h, w)))
