@@ -29,6 +29,7 @@ def graphs(draw: st.DrawFn, max_ops: int = 8) -> Graph:
     if draw(st.booleans()):
         tensors.append(g.input("x2", 2, g.shape(tensors[0])[1], 2))
     n_ops = draw(st.integers(1, max_ops))
+    inputs_of: dict[int, list[int]] = {}  # output tensor -> the op's inputs
     for i in range(n_ops):
         # mostly chains (long paths into joins), sometimes branches
         src = tensors[-1] if draw(st.booleans()) else draw(st.sampled_from(tensors))
@@ -43,6 +44,7 @@ def graphs(draw: st.DrawFn, max_ops: int = 8) -> Graph:
             if mates:
                 other = draw(st.sampled_from(mates))
                 tensors.append(g.op(name, "Add", [src, other], (c, h, w)))
+                inputs_of[tensors[-1]] = [src, other]
                 continue
             kind = "conv"
         if kind == "conv":
@@ -57,15 +59,12 @@ def graphs(draw: st.DrawFn, max_ops: int = 8) -> Graph:
         else:
             out = g.op(name, "GlobalAveragePool", [src], (c, 1, 1), k=h, is_global=True)
         tensors.append(out)
+        inputs_of[out] = [src]
     # no dead ends: every tensor nobody reads is a network output, plus a random few more
-    graph_readers: set[int] = set()
-    for op in g._ops:
-        graph_readers.update(op.inputs)
-    for t in tensors[1:]:
-        if t not in graph_readers or draw(st.integers(0, 5)) == 0:
-            g.output(t)
-    if not g._outputs:
-        g.output(tensors[-1])
+    read = {x for ins in inputs_of.values() for x in ins}
+    outputs = [t for t in inputs_of if t not in read or draw(st.integers(0, 5)) == 0]
+    for t in outputs or tensors[-1:]:
+        g.output(t)
     return g.build()
 
 
