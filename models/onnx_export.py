@@ -1,5 +1,5 @@
-"""Our graph -> a valid ONNX model (opset 17; 18-20 only when an op carries an attribute that
-only those opsets have, as exports at opset 18 do) with random weights of the recorded shapes.
+"""Our graph -> a valid ONNX model (opset 17; 18-21 only when an op or an attribute needs a
+later opset, as in exports at opset 18) with random weights of the recorded shapes.
 
 ``import_onnx(export_onnx(g))`` gives back ``g`` exactly (names, kinds, order, shapes, params,
 k, s, attrs, absorbed). How:
@@ -34,9 +34,10 @@ from onnx import TensorProto, helper, numpy_helper
 from .errors import FusePlanError
 from .graph import Graph, Op, Tensor
 from .onnx_import import EXPORT_HELPER, GRAPH_NAME_KEY, to_chw
+from .onnx_load import infer_dims
 from .onnx_ops import ELEMENTWISE, REDUCE
 
-OPSETS = (17, 18, 19, 20)  # 17 unless an op carries an attribute that only a later opset has
+OPSETS = (17, 18, 19, 20, 21)  # 17 unless an op or attribute needs a later opset
 _SPATIAL = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool"})
 _AS_INPUTS = {"Clip": ("min", "max"), "Pad": ("pads", "value"), "ReduceSum": ("axes",),
               "Slice": ("starts", "ends", "axes", "steps")}
@@ -59,6 +60,9 @@ def choose_opset(graph: Graph) -> int:
             except onnx.defs.SchemaError:
                 ok = False
                 break
+            if schema.deprecated:
+                ok = False
+                break
             keys = {k for k, _ in op.attrs} - set(_as_inputs(op.kind, opset))
             if not keys <= set(schema.attributes):
                 ok = False
@@ -73,11 +77,12 @@ def export_onnx(graph: Graph, path: str | Path, *, seed: int = 0) -> None:
     skeleton = writer.model(weights=None)
     try:  # on the weight-free skeleton (weights as inputs): fast even for VGG's 138 M weights
         onnx.checker.check_model(skeleton)
-        inferred = onnx.shape_inference.infer_shapes(skeleton, strict_mode=True)
+        dims = infer_dims(Path(graph.name), skeleton)
     except Exception as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        text = str(err).split(": ONNX shape inference failed: ")[-1]
+        first = (text.strip().splitlines() or [type(err).__name__])[0]
         raise FusePlanError(f"graph {graph.name!r} cannot be written as ONNX: {first}") from None
-    _check_shapes(graph, inferred)
+    _check_shapes(graph, dims)
     model = writer.model(weights=np.random.default_rng(seed))
     _write_bytes_atomic(Path(path), model.SerializeToString())
 
@@ -97,11 +102,7 @@ def _write_bytes_atomic(target: Path, data: bytes) -> None:
         raise
 
 
-def _check_shapes(graph: Graph, model: onnx.ModelProto) -> None:
-    dims = {}
-    for vi in list(model.graph.value_info) + list(model.graph.output):
-        shape = vi.type.tensor_type.shape
-        dims[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in shape.dim)
+def _check_shapes(graph: Graph, dims: dict[str, tuple[int | None, ...]]) -> None:
     for op in graph.ops:
         t = graph.tensors[op.output]
         got = to_chw(dims.get(t.name, (None,)), f"exported op {op.name!r}")

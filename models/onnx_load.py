@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper, shape_inference
+from onnx import TensorProto, helper, numpy_helper, shape_inference
 
 from .errors import FusePlanError
+from .onnx_ops import SAME_SHAPE
 
 Dims = tuple[int | None, ...]
 
@@ -70,8 +71,7 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
     _check(p, sorted_model)
     if input_shape is not None:
         _set_input_shape(p, sorted_model, data_inputs, tuple(input_shape))
-    inferred = _infer(p, sorted_model)
-    dims = _value_dims(inferred)
+    dims = infer_dims(p, sorted_model)
     _check_inputs(p, data_inputs, dims)
     s_nodes = tuple(sorted_model.graph.node)
     folded: list[int] = []
@@ -80,7 +80,7 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
         if not new:
             break
         folded += new
-        dims = _value_dims(_infer(p, _without_folded(sorted_model, s_nodes, folded, constants)))
+        dims = infer_dims(p, _without_folded(sorted_model, s_nodes, folded, constants))
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return LoadedModel(
         path=p,
@@ -233,6 +233,30 @@ def _infer(p: Path, model: onnx.ModelProto) -> onnx.ModelProto:
         return shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as err:
         raise FusePlanError(f"{str(p)!r}: ONNX shape inference failed: {_first_line(err)}") from None
+
+
+def infer_dims(p: Path, model: onnx.ModelProto) -> dict[str, Dims]:
+    """Inferred dims of every value. onnx has no shape inference for some function ops
+    (GroupNormalization-21); an op that keeps its input's shape gets it, and inference reruns."""
+    inferred = _infer(p, model)
+    dims = _value_dims(inferred)
+    while True:
+        gaps = [n for n in inferred.graph.node if n.op_type in SAME_SHAPE and n.input
+                and _known(dims.get(n.input[0])) and not _known(dims.get(n.output[0]))]
+        if not gaps:
+            return dims
+        for n in gaps:
+            vi = inferred.graph.value_info.add()
+            vi.name = n.output[0]
+            vi.type.tensor_type.elem_type = TensorProto.FLOAT
+            for d in dims[n.input[0]]:
+                vi.type.tensor_type.shape.dim.add().dim_value = int(d)  # type: ignore[arg-type]
+        inferred = _infer(p, inferred)
+        dims = _value_dims(inferred)
+
+
+def _known(dims: Dims | None) -> bool:
+    return dims is not None and all(d is not None for d in dims)
 
 
 def _value_dims(model: onnx.ModelProto) -> dict[str, Dims]:

@@ -43,7 +43,11 @@ REDUCE = frozenset({"ReduceMean", "ReduceMax", "ReduceMin", "ReduceSum", "Reduce
                     "ReduceProd", "ReduceLogSumExp", "ReduceSumSquare"})
 SOFTMAX = frozenset({"Softmax", "LogSoftmax", "Hardmax"})
 OTHER = frozenset({"ConvTranspose", "Gemm", "MatMul", "Concat", "Resize", "Upsample", "Pad",
-                   "LRN", "BatchNormalization", "InstanceNormalization", "Slice"})
+                   "LRN", "BatchNormalization", "InstanceNormalization", "GroupNormalization",
+                   "LayerNormalization", "Slice"})
+# Ops whose output has their first input's shape (used where onnx infers no shape).
+SAME_SHAPE = UNARY | frozenset({"BatchNormalization", "InstanceNormalization",
+                                "GroupNormalization", "LayerNormalization", "LRN"})
 SUPPORTED = UNARY | ELEMENTWISE | WINDOWED | GLOBAL_POOLS | REDUCE | SOFTMAX | OTHER
 
 # Input positions that are settings, never parameters.
@@ -218,9 +222,28 @@ def _conv_transpose(io: NodeIO) -> OpSpec:
     return _base(io, attrs, k=-(-extent // stride), s=Fraction(1, stride))
 
 
+def _global(io: NodeIO, attrs: dict[str, AttrValue] | None = None) -> OpSpec:
+    """An op that needs its whole input: k = H_in, s = H_in / H_out."""
+    _, h, _ = io.chw_of(io.data_inputs()[0])
+    out = io.dims_of(io.node.output[0])
+    h_out = int(out[2]) if len(out) >= 3 else 1
+    return _base(io, attrs, k=h, s=Fraction(h, h_out), is_global=True)
+
+
 def _global_pool(io: NodeIO) -> OpSpec:
-    c, h, w = io.chw_of(io.data_inputs()[0])
-    return _base(io, k=h, s=Fraction(h), is_global=True)
+    return _global(io)
+
+
+def _normalization(io: NodeIO) -> OpSpec:
+    """InstanceNormalization / GroupNormalization: statistics over the whole map (global);
+    LayerNormalization: global when its axes [axis, rank) include H."""
+    attrs = node_attrs(io.node)
+    rank = len(io.dims_of(io.data_inputs()[0]))
+    if io.node.op_type == "LayerNormalization":
+        axis = int(attrs.get("axis", -1)) % rank  # type: ignore[arg-type]
+        if not (rank >= 3 and axis <= 2):
+            return _base(io, attrs)
+    return _global(io, attrs)
 
 
 def _matmul_like(io: NodeIO) -> OpSpec:
@@ -229,7 +252,7 @@ def _matmul_like(io: NodeIO) -> OpSpec:
     c, h, w = io.chw_of(x)
     flattened = len(io.dims_of(x)) == 2
     if flattened and h > 1:
-        return _base(io, k=h, s=Fraction(h), is_global=True)
+        return _global(io)
     return _base(io)
 
 
@@ -301,8 +324,7 @@ def _reduce(io: NodeIO) -> OpSpec:
     else:
         reduced = {int(a) % rank for a in axes}  # type: ignore[union-attr]
     if rank >= 3 and 2 in reduced:
-        _, h, _ = io.chw_of(x)
-        return _base(io, attrs, k=h, s=Fraction(h), is_global=True)
+        return _global(io, attrs)
     return _base(io, attrs)
 
 
@@ -332,8 +354,7 @@ def _softmax(io: NodeIO) -> OpSpec:
     axis = int(attrs.get("axis", -1 if io.opset >= 13 else 1)) % rank  # type: ignore[arg-type]
     spans_h = axis == 2 if io.opset >= 13 else axis <= 2
     if rank >= 3 and spans_h:
-        _, h, _ = io.chw_of(x)
-        return _base(io, attrs, k=h, s=Fraction(h), is_global=True)
+        return _global(io, attrs)
     return _base(io, attrs)
 
 
@@ -359,4 +380,5 @@ _RULES: list[tuple[frozenset[str], Callable[[NodeIO], OpSpec]]] = [
     (SOFTMAX, _softmax),
     (frozenset({"BatchNormalization"}), _batch_norm),
     (frozenset({"Slice"}), _slice),
+    (frozenset({"InstanceNormalization", "GroupNormalization", "LayerNormalization"}), _normalization),
 ]

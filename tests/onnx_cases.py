@@ -219,3 +219,14 @@ def squeeze_chain(opset: int) -> onnx.ModelProto:
 
 def passthrough() -> onnx.ModelProto:
     return model([helper.make_node("Identity", ["x"], ["y"], name="id")], [("x", [1, 2, 4, 4])], ["y"])
+
+
+def norms() -> onnx.ModelProto:
+    """GroupNormalization (2 groups) -> LayerNormalization over W -> LayerNormalization over C, H, W."""
+    inits = {"gs": rand(4), "gb": rand(4), "ws": rand(3), "cs": rand(4, 3, 3), "cb": rand(4, 3, 3)}
+    nodes = [
+        helper.make_node("GroupNormalization", ["x", "gs", "gb"], ["g"], name="gn", num_groups=2),
+        helper.make_node("LayerNormalization", ["g", "ws"], ["l"], name="ln_w", axis=-1),
+        helper.make_node("LayerNormalization", ["l", "cs", "cb"], ["y"], name="ln_chw", axis=1),
+    ]
+    return model(nodes, [("x", [1, 4, 3, 3])], ["y"], inits, opset=21)  # GroupNormalization-21

@@ -25,6 +25,7 @@ CASES = {
     "heads": cases.heads,
     "upsample_opset9": cases.upsample_opset9,
     "data_slice": cases.data_slice,
+    "norms": cases.norms,
 }
 
 

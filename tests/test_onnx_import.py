@@ -203,3 +203,13 @@ def _with_opset(m, opset: int):
 def test_output_that_no_op_computes(tmp_path: Path) -> None:
     with pytest.raises(FusePlanError, match="not computed by any op"):
         _imp(tmp_path, cases.passthrough())
+
+
+def test_normalizations_over_the_map_are_global(tmp_path: Path) -> None:
+    g = _imp(tmp_path, cases.norms())
+    got = {op.name: (op.k, op.s, op.is_global, op.params) for op in g.ops}
+    assert got == {
+        "gn": (3, Fraction(1), True, 8),  # statistics over C/G x H x W: the whole 3-row map
+        "ln_w": (1, Fraction(1), False, 3),  # over W only: one row at a time
+        "ln_chw": (3, Fraction(1), True, 72),  # over C, H, W
+    }
