@@ -13,6 +13,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from fuseplan import __version__
 from fuseplan.models.errors import FusePlanError
@@ -31,8 +32,16 @@ def _command_modules() -> list[ModuleType]:
     return found
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (what, where, and where to read more), like
+    every other user error; subcommand parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="fuseplan",
         description=(
             "Fusion planning for DNN accelerators: split a CNN into fusion groups that fit "
