@@ -138,10 +138,15 @@ class Graph:
         try:
             return self._op_index[name]
         except KeyError:
-            raise FusePlanError(
-                f"graph {self.name!r} has no op named {name!r} "
-                f"(run `fuseplan graph {self.name}` to list its ops)"
-            ) from None
+            raise FusePlanError(f"graph {self.name!r} has no op named {name!r}{self.op_hint(name)}") from None
+
+    def op_hint(self, name: str) -> str:
+        """For an unknown op name: the closest op names, and where to see them all."""
+        import difflib
+
+        close = difflib.get_close_matches(name, [op.name for op in self.ops], n=3, cutoff=0.5)
+        guess = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        return f"{guess} (`fuseplan cost NET --buffer SIZE` lists every op by name)"
 
     def op_ids(self, names: Iterable[str]) -> list[int]:
         return [self.op_id(n) for n in names]
