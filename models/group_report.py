@@ -68,14 +68,14 @@ def parse_group_ops(graph: Graph, text: str) -> list[int]:
     if not names:
         raise FusePlanError(
             f"--group {text!r} names no op: give op names separated by commas "
-            f"(run `fuseplan graph {graph.name}` to list them)"
+            "(`fuseplan cost NET --buffer SIZE` lists every op by name)"
         )
     known = {op.name for op in graph.ops}
     unknown = [n for n in names if n not in known]
     if unknown:
         raise FusePlanError(
-            f"graph {graph.name!r} has no op(s) named {', '.join(map(repr, unknown))} "
-            f"(run `fuseplan graph {graph.name}` to list its ops)"
+            f"--group: graph {graph.name!r} has no op(s) named {', '.join(map(repr, unknown))}"
+            f"{graph.op_hint(unknown[0])}"
         )
     return sorted(graph.op_id(n) for n in names)
 

@@ -67,6 +67,12 @@ def load_hardware(file_or_preset: str | Path) -> HardwareConfig:
     path = Path(spec)
     if path.is_file():
         return read_hardware_file(path)
+    if path.suffix.lower() in (".yaml", ".yml") or "/" in spec:
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise FusePlanError(
+            f"hardware file {spec!r} {problem}: pass the path of a hardware YAML file or a "
+            f"preset ({', '.join(sorted(presets))})"
+        )
     raise FusePlanError(
         f"hardware {spec!r} is neither a preset ({', '.join(sorted(presets))}) nor a YAML file: "
         "pass a preset name (see `fuseplan hw list`) or the path of a hardware YAML file"
@@ -88,11 +94,16 @@ def read_hardware_file(path: Path) -> HardwareConfig:
     return hardware_from_dict(data, where=where, default_name=path.stem)
 
 
+_YAML_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}
+
+
 def hardware_from_dict(data: Any, *, where: str, default_name: str) -> HardwareConfig:
     """Checks every field; each error names ``where``, the field, the value and what is allowed."""
     if not isinstance(data, dict):
+        got = "it is empty" if data is None else f"got {_YAML_KINDS.get(type(data), type(data).__name__)}"
         raise FusePlanError(
-            f"{where} must be a mapping of fields ({', '.join(FIELDS)}), got {type(data).__name__}"
+            f"{where} must be a mapping of fields ({', '.join(FIELDS)}), {got}: write e.g. "
+            "`buffer: 256KB` on a line"
         )
     unknown = [str(k) for k in data if k not in FIELDS]
     if unknown:

@@ -95,7 +95,8 @@ def _with_source(graph: Graph, source: str) -> Graph:
 
 def _load(spec: str, input_shape: Sequence[int] | None) -> Graph:
     path = Path(spec)
-    if spec.lower().endswith(".onnx") or (path.suffix and path.exists()):
+    a_file = path.is_file() and (bool(path.suffix) or _has_folder(spec))
+    if spec.lower().endswith(".onnx") or a_file:
         absolute = str(path.resolve())
         if spec.lower().endswith(".json"):
             from .graph_json import read_graph_json
@@ -110,6 +111,12 @@ def _load(spec: str, input_shape: Sequence[int] | None) -> Graph:
         from .onnx_import import import_onnx
 
         return _with_source(import_onnx(path, input_shape=input_shape), absolute)
+    if _has_folder(spec) or spec.lower().endswith(".json"):
+        problem = "is not a file" if path.exists() else "does not exist"
+        raise FusePlanError(
+            f"{spec!r} {problem}: give the path of an ONNX file or a graph JSON, "
+            "or a zoo name (`fuseplan zoo` lists them)"
+        )
     if input_shape is not None:
         raise FusePlanError(
             f"--input-shape applies to ONNX files only; {spec!r} is a built-in net with a fixed shape"
@@ -129,3 +136,9 @@ def _load(spec: str, input_shape: Sequence[int] | None) -> Graph:
     from . import zoo
 
     return _with_source(zoo.build(spec), ZOO_PREFIX + spec)
+
+
+
+def _has_folder(spec: str) -> bool:
+    """The spec names a folder, so it is a path (zoo names and generator specs have none)."""
+    return "/" in spec or "\\" in spec

@@ -133,6 +133,8 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
             "use the fuseplan version that wrote it or re-run the solver"
         )
     buffer_bytes = top.get("buffer_bytes", int)
+    if buffer_bytes < 1:
+        raise FusePlanError(f"plan: field 'buffer_bytes' = {buffer_bytes} must be a positive number of bytes")
     known = {op.name for op in graph.ops}
     groups = [
         _group_from_dict(g, i, graph, known, buffer_bytes)

@@ -67,7 +67,7 @@ def test_minimal_file_takes_defaults_and_its_stem_as_name(tmp_path: Path) -> Non
         ("buffer: 1MB\ndescription: [x]\n", ["'description'"]),
         ("buffer: 1MB\nbufer: 2MB\n", ["unknown field", "'bufer'", "allowed"]),
         ("- buffer: 1MB\n", ["must be a mapping", "list"]),
-        ("", ["must be a mapping", "NoneType"]),
+        ("", ["must be a mapping", "it is empty"]),
         ("buffer: [1MB\n", ["not valid YAML", "line"]),
     ],
 )

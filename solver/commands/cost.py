@@ -10,6 +10,7 @@ from ._common import add_net_argument, fmt_int, load_net, net_load, print_table
 from ._hw import add_hw_arguments, resolve_hw
 
 NAME = "cost"
+MAX_LISTED_UNFUSABLE = 8
 HELP = (
     "price one group (--group op1,op2,...) with its buffer and traffic breakdown, or, "
     "without --group, every op alone with the bounds and the unfusable ops"
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group",
         metavar="OPS",
-        help="op names separated by commas (see `fuseplan graph NET`), e.g. 'conv1,relu1,conv2'",
+        help="op names separated by commas, e.g. '/conv1/Conv,/relu/Relu' (without --group, "
+        "the table lists every op by name)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for a program")
 
@@ -204,6 +206,9 @@ def _print_alone(plan: Any, graph: Any, hw: Any) -> None:
         summary.append((f"DRAM time at {hw.dram_bandwidth_gb_s:g} GB/s, no fusion", "", f"{1e3 * seconds:.3f} ms"))
     print_table("totals", ("", "bytes", "MB"), summary, right_align=(1, 2))
     if unfusable:
-        print(f"{len(unfusable)} unfusable op(s) (do not fit even alone): {', '.join(unfusable)}")
+        shown = ", ".join(unfusable[:MAX_LISTED_UNFUSABLE])
+        more = len(unfusable) - MAX_LISTED_UNFUSABLE
+        rest = f" and {more} more (UNFUSABLE in the table)" if more > 0 else ""
+        print(f"{len(unfusable)} unfusable op(s) (do not fit even alone): {shown}{rest}")
     else:
         print("no unfusable ops: every op fits the buffer alone")

@@ -40,19 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fuseplan.models.cost import make_cost_model
     from fuseplan.models.plan_io import read_plan_json
     from fuseplan.models.validate import validate_plan
 
     data = read_plan_json(args.plan)
     graph = _load_graph(args, data)
-    scheme, b = data.get("scheme"), data.get("bytes_per_element")
-    if not isinstance(scheme, str) or not isinstance(b, int):
-        raise FusePlanError(
-            f"plan file {args.plan!r} has no valid 'scheme' and 'bytes_per_element': is it a "
-            "fuseplan plan?"
-        )
-    failures = validate_plan(data, graph, make_cost_model(scheme, graph, b))
+    failures = validate_plan(data, graph, _plan_model(args.plan, data, graph))
     totals = data.get("totals") if isinstance(data.get("totals"), dict) else {}
     if args.json:
         print(json.dumps({"plan": args.plan, "graph": graph.name, "ok": not failures,
@@ -64,6 +57,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_ok_line(args.plan, data, totals))
     return 1 if failures else 0
+
+
+def _plan_model(path: str, data: dict[str, Any], graph: Any) -> Any:
+    """The cost model the plan names (scheme, bytes per element); a one-line error naming the
+    file when it names none."""
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.hardware import BYTES_PER_ELEMENT
+
+    scheme, b = data.get("scheme"), data.get("bytes_per_element")
+    if type(b) is not int or b not in BYTES_PER_ELEMENT:
+        raise FusePlanError(
+            f"plan file {path!r}: 'bytes_per_element' = {b!r} must be 1 (int8), 2 (fp16) or "
+            "4 (fp32): is it a fuseplan plan?"
+        )
+    if not isinstance(scheme, str):
+        raise FusePlanError(
+            f"plan file {path!r}: 'scheme' = {scheme!r} must name a cost scheme: is it a "
+            "fuseplan plan?"
+        )
+    try:
+        return make_cost_model(scheme, graph, b)
+    except FusePlanError as err:
+        raise FusePlanError(f"plan file {path!r}: {err}") from None
 
 
 def _ok_line(path: str, data: dict[str, Any], totals: dict[str, Any]) -> str:
