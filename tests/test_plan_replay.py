@@ -174,8 +174,11 @@ def test_an_old_file_is_not_retried_folded(capsys: pytest.CaptureFixture[str], t
     """No graph.load: graph.source with this command's flags, and no guessing."""
     path, data = _plan_file(tmp_path, fold=True, record=False)
     assert "load" not in data["graph"]
+    data["provenance"]["command"] = "fuseplan solve mobilenet_v1 --fold-activations"
+    path.write_text(json.dumps(data))
     code, _, err = _run(capsys, "validate", str(path))
     assert code == 2 and "reloading 'zoo:mobilenet_v1' gives" in err
+    assert err.endswith("(it was made by `fuseplan solve mobilenet_v1 --fold-activations`)\n")
     code, _, err = _run(capsys, "validate", str(path), "--fold-activations")
     assert (code, err) == (0, "")
 

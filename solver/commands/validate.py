@@ -114,11 +114,14 @@ def _load_graph(args: argparse.Namespace, data: dict[str, Any]) -> Any:
         ) from None
     stored_hash = data["graph"].get("hash")
     if graph.fingerprint() != stored_hash:
+        prov = data.get("provenance")
+        command = prov.get("command") if isinstance(prov, dict) else None
+        made_by = f" (it was made by `{command}`)" if isinstance(command, str) and command else ""
         raise FusePlanError(
             f"plan file {args.plan!r} is for graph hash {stored_hash!r}, but reloading "
             f"{load.describe()!r} gives {graph.name!r} with hash {graph.fingerprint()!r}: the "
             "net or file changed since the plan was made, or the plan names another graph; "
-            "pass the graph it was made for with --graph NET_OR_FILE"
+            f"pass the graph it was made for with --graph NET_OR_FILE{made_by}"
         )
     return graph
 
