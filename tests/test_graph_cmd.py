@@ -100,3 +100,16 @@ def test_plot_layout_rows_and_spacing(tmp_path: Path) -> None:
     row = sorted(pos[v][0] for v in (3, 5, 6))
     assert row[1] - row[0] >= 1 and row[2] - row[1] >= 1
     assert pos[4][0] == pos[3][0]  # fc sits under its producer gap
+
+
+@pytest.mark.parametrize(
+    ("net", "ops", "ideals", "structure"),
+    # ops and ideals as measured by an independent implementation (docs: shared field notes)
+    [("mobilenet_v2", "99", "100", "has skips"), ("googlenet", "138", "2,713", "wide"),
+     ("inception_v3", "214", "8,535", "wide")],
+)
+def test_zoo_nets_known_counts(capsys: pytest.CaptureFixture[str], net: str, ops: str,
+                               ideals: str, structure: str) -> None:
+    code, out, _ = _run(capsys, net)
+    assert code == 0
+    assert (_row(out, "ops"), _row(out, "ideals"), _row(out, "structure")) == (ops, ideals, structure)
