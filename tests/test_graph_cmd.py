@@ -113,3 +113,16 @@ def test_zoo_nets_known_counts(capsys: pytest.CaptureFixture[str], net: str, ops
     code, out, _ = _run(capsys, net)
     assert code == 0
     assert (_row(out, "ops"), _row(out, "ideals"), _row(out, "structure")) == (ops, ideals, structure)
+
+
+def test_ops_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = cases.save(cases.unnamed_silu(), tmp_path, "silu")
+    code, out, _ = _run(capsys, str(path), "--ops")
+    assert code == 0
+    rows = [[c.strip() for c in line.split("│")][1:-1] for line in out.splitlines()
+            if line.startswith("│") and len(line.split("│")) == 11]
+    assert rows == [
+        ["0", "Conv_0", "Conv", "x", "2x5x5", "4", "1", "1", ""],
+        ["1", "Sigmoid_1", "Sigmoid", "Conv_0", "2x5x5", "0", "1", "1", ""],
+        ["2", "Mul_2", "Mul", "Conv_0, Sigmoid_1", "2x5x5", "0", "1", "1", ""],
+    ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fuseplan.models.graph import Graph
+
 from ._common import add_net_argument, fmt_int, load_net, print_table
 
 NAME = "graph"
@@ -17,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_net_argument(parser)
     parser.add_argument("--json", metavar="OUT", help="write the graph JSON (docs/graph-json.md) to OUT")
     parser.add_argument("--plot", metavar="OUT.png", help="draw the graph, layered by depth, to OUT.png")
+    parser.add_argument(
+        "--ops", action="store_true",
+        help="also list every op: name, kind, what it reads, output shape, params, k, s",
+    )
     parser.add_argument(
         "--ideal-cap", type=int, default=100_000, metavar="N",
         help="stop counting ideals (downward-closed op sets) past N (default 100,000)",
@@ -50,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     title = f"{graph.name}" + (f" ({graph.source})" if graph.source and graph.source != graph.name else "")
     print_table(title, ["property", "value"], rows)
+    if args.ops:
+        _print_ops(graph)
     if args.json:
         from fuseplan.models.graph_json import write_graph_json
 
@@ -61,3 +69,20 @@ def run(args: argparse.Namespace) -> int:
         plot_graph(graph, args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _print_ops(graph: Graph) -> None:
+    from fuseplan.models.graph_summary import kind_label
+
+    def source(t: int) -> str:
+        producer = graph.tensors[t].producer
+        return graph.tensors[t].name if producer is None else graph.ops[producer].name
+
+    rows = [
+        (op.id, op.name, kind_label(graph, op), ", ".join(source(t) for t in op.inputs),
+         _shape(graph.tensors[op.output].shape), fmt_int(op.params), op.k, str(op.s),
+         "yes" if op.is_global else "")
+        for op in graph.ops
+    ]
+    print_table(f"{graph.name}: ops in graph order", ["#", "op", "kind", "reads", "output", "params",
+                "k", "s", "global"], rows, right_align=(0, 5, 6, 7))
