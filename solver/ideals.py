@@ -111,6 +111,11 @@ def solve(
                 f"{problem.graph.name!r} has more than {IDEAL_CAP:,} ideals, too many for "
                 "--method ideals; use --method cpsat-partition (or auto)"
             )
+    warm: tuple[int | None, list[int], int | None] = (None, [], None)
+    if limits.time_limit_s is not None and candidates is None:
+        from .warm_start import smaller_buffer_plans
+
+        warm = smaller_buffer_plans(problem, limits, deadline, lattice)
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     deadline.report("building arcs over ideals")
     # cut short already: one more second to build the arcs of the groups found
@@ -131,6 +136,9 @@ def solve(
         cost, chosen = chain_plan(problem, cands)
         details["fallback"] = "time limit: best plan of runs of consecutive ops"
     groups = [cands.masks[g] for g in chosen]
+    if not complete and warm[0] is not None and (cost is None or warm[0] < cost):
+        cost, groups = warm[0], warm[1]
+        details["fallback"] = f"time limit: the optimal plan at {warm[2]:,} B (valid here too)"
     if cost is None:
         status = "INFEASIBLE" if complete else "UNKNOWN"
         return finish(problem, limits, deadline, method="ideals", status=status, groups=None,
