@@ -161,3 +161,24 @@ def test_time_limit_returns_a_valid_feasible_plan(method: str) -> None:
     from fuseplan.models.zoo import build
 
     check_plan(result.plan, build("resnet50"), make_cost_model("lbdf", build("resnet50"), 1))
+
+
+def test_smaller_buffer_plan_is_valid_at_the_full_buffer() -> None:
+    """The optimum at half the buffer, priced at the full buffer, is a valid plan there and
+    no better than the full optimum (LBDF: a group's F_D does not depend on the buffer)."""
+    from fuseplan.models.lattice import ideal_lattice
+    from fuseplan.models.zoo import build
+    from fuseplan.solver.progress import Deadline
+    from fuseplan.solver.warm_start import price_at, smaller_buffer_plans
+
+    graph = build("resnet18")
+    model = make_cost_model("lbdf", graph, 1)
+    full = make_problem(graph, model, 512 * 1024)
+    half = ideals.solve(make_problem(graph, model, 256 * 1024), Limits())
+    lattice, _ = ideal_lattice(graph)
+    cost, groups, small = smaller_buffer_plans(full, Limits(), Deadline(Limits()), lattice)
+    assert small == 256 * 1024 and groups == list(half.groups)
+    assert cost == price_at(full, groups)
+    assert cost >= ideals.solve(full, Limits()).objective_bytes
+    # the half-buffer plan has unfusable ops (fusible at 512 KB) that now count
+    assert cost > half.objective_bytes
