@@ -55,7 +55,10 @@ def graph_load_of(
             f"graph {graph.name!r} has no source to reload it from: load it with load_graph"
         )
     shape = None if input_shape is None else tuple(int(d) for d in input_shape)
-    return GraphLoad(spec=graph.source, fold_activations=fold_activations, input_shape=shape)
+    spec = graph.source
+    if Path(spec).is_file():  # a graph imported directly may hold a relative path
+        spec = str(Path(spec).resolve())
+    return GraphLoad(spec=spec, fold_activations=fold_activations, input_shape=shape)
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:

@@ -55,6 +55,17 @@ def test_onnx_source_is_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert load_graph(graph.source).fingerprint() == graph.fingerprint()
 
 
+def test_a_directly_imported_graph_records_an_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fuseplan.models.onnx_import import import_onnx
+
+    cases.save(cases.conv_bn_relu(False), tmp_path, "cbr")
+    monkeypatch.chdir(tmp_path)
+    graph = import_onnx("cbr.onnx")
+    assert graph_load_of(graph).spec == str(tmp_path / "cbr.onnx")
+
+
 def test_graph_json_source_is_its_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_graph_json(load_graph("mobilenet_v1", fold_activations=True), tmp_path / "g.json")
     monkeypatch.chdir(tmp_path)
