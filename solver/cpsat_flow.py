@@ -67,6 +67,10 @@ def solve(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = limits.workers
     solver.parameters.random_seed = limits.seed
+    # measured on GoogLeNet 128 KB (36,039 arcs, 60 s, 1 worker): default 8.90 MB with
+    # bound 0.49 MB; without presolve and with the full LP, 7.74 MB with bound 3.52 MB
+    solver.parameters.cp_model_presolve = False
+    solver.parameters.linearization_level = 2
     if limits.gap is not None:
         solver.parameters.relative_gap_limit = limits.gap
     remaining = deadline.remaining()
