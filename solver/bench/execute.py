@@ -78,7 +78,14 @@ def _ray_results(
     if started_here:
         quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
         if address:
-            ray.init(address=address, **quiet)
+            try:
+                ray.init(address=address, **quiet)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                raise FusePlanError(
+                    f"--ray-address {address}: cannot connect to a Ray cluster ({err}); start "
+                    "one with `ray start --head` (its token must be readable here), or leave "
+                    "--ray-address out for a local Ray"
+                ) from None
         else:
             ray.init(num_cpus=jobs, include_dashboard=False, **quiet)
     try:

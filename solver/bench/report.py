@@ -49,7 +49,8 @@ def _pivot(rows: list[dict[str, Any]], scheme: str) -> Table:
             if not any(cells):
                 continue
             shown = [
-                "" if c is None else ("failed" if c.best_all_bytes is None else _mb(c.best_all_bytes)
+                "" if c is None else (("timeout" if c.statuses == ("TIMEOUT",) else "failed")
+                                      if c.best_all_bytes is None else _mb(c.best_all_bytes)
                                       + ("*" if "OPTIMAL" in c.statuses else ""))
                 for c in cells
             ]
