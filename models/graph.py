@@ -146,7 +146,7 @@ class Graph:
 
         close = difflib.get_close_matches(name, [op.name for op in self.ops], n=3, cutoff=0.5)
         guess = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        return f"{guess} (`fuseplan cost NET --buffer SIZE` lists every op by name)"
+        return f"{guess} (`fuseplan graph NET --ops` lists every op by name)"
 
     def op_ids(self, names: Iterable[str]) -> list[int]:
         return [self.op_id(n) for n in names]

@@ -68,7 +68,7 @@ def parse_group_ops(graph: Graph, text: str) -> list[int]:
     if not names:
         raise FusePlanError(
             f"--group {text!r} names no op: give op names separated by commas "
-            "(`fuseplan cost NET --buffer SIZE` lists every op by name)"
+            "(`fuseplan graph NET --ops` lists every op by name)"
         )
     known = {op.name for op in graph.ops}
     unknown = [n for n in names if n not in known]

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--group",
         metavar="OPS",
-        help="op names separated by commas, e.g. '/conv1/Conv,/relu/Relu' (without --group, "
-        "the table lists every op by name)",
+        help="op names separated by commas, e.g. '/conv1/Conv,/relu/Relu' (`fuseplan graph "
+        "NET --ops` lists them)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON for a program")
 
