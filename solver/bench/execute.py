@@ -87,7 +87,8 @@ def _ray_results(
                     "--ray-address out for a local Ray"
                 ) from None
         else:
-            ray.init(num_cpus=jobs, include_dashboard=False, **quiet)
+            # "local": a new Ray of our own, even if `ray start` left a cluster behind
+            ray.init(address="local", num_cpus=jobs, include_dashboard=False, **quiet)
     try:
         remote = ray.remote(run_one)
         refs = [
