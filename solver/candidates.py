@@ -177,9 +177,10 @@ def _grow(
     for v in seeds:
         higher = ~((2 << v) - 1) & ~blocked
         seen: set[int] = set()
-        stack = [(1 << v, anc[v], desc[v], nbr[v], forbid[v])]
+        too_big: set[int] = set()  # sets whose lower bound reached the buffer
+        stack = [(1 << v, anc[v], desc[v], nbr[v], forbid[v], 0)]
         while stack:
-            group, group_anc, group_desc, group_nbr, group_forbid = stack.pop()
+            group, group_anc, group_desc, group_nbr, group_forbid, last = stack.pop()
             steps += 1
             if steps % 512 == 0:
                 if (end is not None and time.perf_counter() >= end) or (
@@ -199,14 +200,20 @@ def _grow(
                 if new in seen:
                     continue
                 seen.add(new)
+                if prune and (new ^ last) in too_big:
+                    too_big.add(new)  # holds a sibling that cannot fit: neither can it
+                    continue
                 x = low.bit_length() - 1
                 if desc[x] & group_anc & ~new or anc[x] & group_desc & ~new:
                     continue  # not convex: a path leaves the group and comes back
                 found.evaluated += 1
                 if prune and model.buffer_lower_bound(new) >= beta:
+                    too_big.add(new)
                     continue
                 new_anc, new_desc = group_anc | anc[x], group_desc | desc[x]
-                stack.append((new, new_anc, new_desc, group_nbr | nbr[x], group_forbid | forbid[x]))
+                stack.append(
+                    (new, new_anc, new_desc, group_nbr | nbr[x], group_forbid | forbid[x], low)
+                )
                 if constrained and not problem.group_allowed(new):
                     continue
                 cost = model.dram_bytes(new, beta)
