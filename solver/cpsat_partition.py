@@ -30,7 +30,6 @@ def solve(
 ) -> SolveResult:
     deadline = deadline or Deadline(limits)
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
-    data = build_partition(problem, cands, deadline)
     hint_cost, hint = chain_plan(problem, cands)
     best: list = [hint_cost, hint]  # the best acyclic plan: cost, candidate indices
     if hint_cost is not None:
@@ -38,8 +37,10 @@ def solve(
 
     bound: int | None = None
     proven = infeasible = False
-    rounds = cuts = 0
+    rounds = cuts = cliques = 0
     if not deadline.expired():
+        data = build_partition(problem, cands, deadline)
+        cliques = len(data.cliques)
         bound, proven, infeasible, rounds, cuts = _solve_rounds(
             problem, limits, deadline, cands, data, best
         )
@@ -49,7 +50,7 @@ def solve(
         "candidates_complete": cands.complete,
         "evaluated_sets": cands.evaluated,
         "enumeration_s": round(cands.seconds, 4),
-        "cliques": len(data.cliques),
+        "cliques": cliques,
         "rounds": rounds,
         "cycle_cuts": cuts,
         "hint_bytes": hint_cost,

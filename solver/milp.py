@@ -27,12 +27,12 @@ def solve(
 
     deadline = deadline or Deadline(limits)
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
-    data = build_partition(problem, cands, deadline)
     hint_cost, hint = chain_plan(problem, cands)
     best_cost, best = hint_cost, hint
     if hint_cost is not None:
         deadline.report("milp", hint_cost)
 
+    data = build_partition(problem, cands, deadline)
     prob = pulp.LpProblem("fusion_partition", pulp.LpMinimize)
     x = [prob.add_variable(f"g{g}", 0, 1, cat="Binary") for g in range(len(cands))]
     prob += pulp.lpSum(c * x[g] for g, c in enumerate(cands.costs) if c)

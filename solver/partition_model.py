@@ -52,12 +52,7 @@ def build_partition(
     for g, mask in enumerate(cands.masks):
         for v in mask_ops(mask):
             cover[v].append(g)
-    cover_bits = []
-    for lst in cover:
-        bits = 0
-        for g in lst:
-            bits |= 1 << g
-        cover_bits.append(bits)
+    cover_bits = [_bitset(lst, len(cands.masks)) for lst in cover]
     fixed = tuple(g for g, m in enumerate(cands.masks) if m & problem.unfusable)
     cliques: list[tuple[int, ...]] = []
     entries = 0
@@ -85,6 +80,15 @@ def build_partition(
     return PartitionData(
         cover=tuple(tuple(c) for c in cover), fixed=fixed, cliques=tuple(cliques)
     )
+
+
+def _bitset(indices: list[int], size: int) -> int:
+    """The indices as one int bitmask, in time linear in ``size`` (or-ing ``1 << i`` one by
+    one would be quadratic)."""
+    raw = bytearray((size + 7) // 8)
+    for i in indices:
+        raw[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(raw, "little")
 
 
 def _bits(mask: int) -> list[int]:
