@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fuseplan.models.errors import FusePlanError
 
-from .runner import RunOutcome, run_one
+from .runner import RunOutcome, failed_outcome, run_one
 from .spec import RunSpec
 from .store import ResultStore
 
@@ -52,14 +52,18 @@ def _process_results(
     runs: Sequence[RunSpec], jobs: int, run_timeout_s: float | None
 ) -> Iterator[RunOutcome]:
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench") as pool:
-        pending: set[Future[RunOutcome]] = {
-            pool.submit(run_one, spec, run_timeout(spec, run_timeout_s)) for spec in runs
+        spec_of: dict[Future[RunOutcome], RunSpec] = {
+            pool.submit(run_one, spec, run_timeout(spec, run_timeout_s)): spec for spec in runs
         }
+        pending = set(spec_of)
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    try:
+                        yield future.result()
+                    except OSError as err:  # could not start the process, no temp folder, ...
+                        yield failed_outcome(spec_of[future], f"could not run: {err}")
         finally:
             for future in pending:
                 future.cancel()
@@ -95,9 +99,13 @@ def _ray_results(
             remote.options(num_cpus=spec.workers).remote(spec, run_timeout(spec, run_timeout_s))
             for spec in runs
         ]
+        spec_of = {ref: spec for ref, spec in zip(refs, runs)}
         while refs:
             done, refs = ray.wait(refs, num_returns=1)
-            yield ray.get(done[0])
+            try:
+                yield ray.get(done[0])
+            except ray.exceptions.RayError as err:  # the task itself died (worker lost, ...)
+                yield failed_outcome(spec_of[done[0]], f"Ray task failed: {err}".splitlines()[0])
     finally:
         if started_here:
             ray.shutdown()

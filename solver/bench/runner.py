@@ -136,3 +136,12 @@ def run_one(spec: RunSpec, timeout_s: float | None = None) -> RunOutcome:
         return RunOutcome(row, plan_text)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def failed_outcome(spec: RunSpec, message: str) -> RunOutcome:
+    """The row of a run that could not even be started or collected."""
+    row = {**spec_fields(spec), **_plan_fields({}), "status": "ERROR", "error": message[:500],
+           "wall_time_s": 0.0, "peak_rss_mb": None, "exit_code": None,
+           "host": socket.gethostname(),
+           "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    return RunOutcome(row, None)
