@@ -18,15 +18,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "solve"
 HELP = "find the fusion plan with the least DRAM traffic (exact: proven optimal)"
-METHOD_CHOICES = ("auto", "exact", "ideals", "cpsat", "cpsat-flow", "cpsat-partition", "milp")
 MAX_LISTED_OPS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from fuseplan.solver.api import METHODS  # the registry: new methods join here
+
     add_net_argument(parser)
     add_hw_arguments(parser)
     parser.add_argument(
-        "--method", default="auto", choices=METHOD_CHOICES,
+        "--method", default="auto", choices=list(METHODS),
         help="auto/exact: count ideals, then ideals or cpsat-partition (default auto)",
     )
     parser.add_argument("--time-limit", type=float, metavar="S",
