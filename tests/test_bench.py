@@ -69,7 +69,7 @@ def test_nets_split_keeps_generated_specs_whole() -> None:
     assert split_nets("mobilenet_v2,wide:ops=200,width=4,seed=0,resnet18") == [
         "mobilenet_v2", "wide:ops=200,width=4,seed=0", "resnet18"]
     assert split_nets("wide:ops=200,width=4;cells:cells=3") == ["wide:ops=200,width=4", "cells:cells=3"]
-    assert parse_nets("wide:width=4,ops=200,mobilenet_v2,mobilenet_v2") == [
+    assert parse_nets("wide:width=4,ops=200,mobilenet_v2,zoo:mobilenet_v2") == [
         "wide:ops=200,width=4,seed=0", "mobilenet_v2"]
 
 
@@ -90,6 +90,7 @@ def test_families_and_sweep() -> None:
     ("call", "words"),
     [
         (lambda: parse_nets("mobilenet_v9"), ["'mobilenet_v9'", "fuseplan zoo"]),
+        (lambda: parse_nets("zoo:mobilenet_v9"), ["'zoo:mobilenet_v9'", "fuseplan zoo"]),
         (lambda: parse_nets("missing.onnx"), ["'missing.onnx' does not exist"]),
         (lambda: parse_nets("wide:ops=5,width=4"), ["ops=", "100..1000"]),
         (lambda: parse_buffers("128KB,lots"), ["--buffers", "'lots'"]),

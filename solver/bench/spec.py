@@ -108,7 +108,9 @@ def parse_nets(text: str) -> list[str]:
             if not Path(token).is_file():
                 raise FusePlanError(f"--nets: file {token!r} does not exist")
             nets.append(token)
-        elif ":" in token:
+        elif token.startswith("zoo:") and token[4:] in zoo.NAMES:
+            nets.append(token[4:])
+        elif ":" in token and not token.startswith("zoo:"):
             nets.append(canonical_spec(token))
         elif token in zoo.NAMES:
             nets.append(token)
