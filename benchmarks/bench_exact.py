@@ -125,8 +125,8 @@ def part_wide(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from instances import CELL_INSTANCES, WIDE_INSTANCES
 
-    print("| instance | spec | scheme | buffer | status | fusible B | candidates | complete | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| instance | spec | scheme | buffer | status | fusible B | candidates | complete | wall s | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for inst in (*WIDE_INSTANCES, *CELL_INSTANCES):
         if args.nets and inst.name not in args.nets.split(","):
             continue
@@ -139,7 +139,7 @@ def part_wide(args: argparse.Namespace) -> None:
                     f"| {inst.name} | {inst.spec} | {scheme} | {kb} KB | {fmt_status(run)} "
                     f"| {run.data['totals']['fusible_dram_bytes'] if run.data else '-'} "
                     f"| {d.get('candidates', '-')} | {d.get('candidates_complete', '-')} "
-                    f"| {run.wall_s:.1f} |",
+                    f"| {run.wall_s:.1f} | {run.peak_mb:.0f} |",
                     flush=True,
                 )
                 if args.show_commands:
