@@ -120,6 +120,9 @@ def enumerate_candidates(
 
 
 PARALLEL_MIN_OPS = 60
+# about 250 B a candidate (mask, cost, before, after): stop before memory runs out; the set
+# is then incomplete, as if the time limit had struck
+MAX_CANDIDATES = 6_000_000
 _FORKED: dict[str, object] = {}
 
 
@@ -185,7 +188,7 @@ def _grow(
             if steps % 512 == 0:
                 if (end is not None and time.perf_counter() >= end) or (
                     stop is not None and stop.is_set()
-                ):
+                ) or len(found.masks) > MAX_CANDIDATES:
                     found.complete = False
                     return found
                 if deadline is not None and steps % 16384 == 0:
