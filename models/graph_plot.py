@@ -10,11 +10,9 @@ row), so a 150-op net stays readable when zoomed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-from .errors import FusePlanError
+from .fileio import IMAGE_SUFFIXES, check_output_path, save_figure_atomic
 from .graph import Graph
 from .graph_summary import kind_label
 
@@ -68,9 +66,7 @@ def plot_graph(graph: Graph, path: str | Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch
 
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise FusePlanError(f"cannot write {str(target)!r}: folder {str(target.parent)!r} does not exist")
+    target = check_output_path(path, what="drawing", suffixes=IMAGE_SUFFIXES)
     pos = layout(graph)
     n_rows = int(-min(y for _, y in pos.values())) + 1
     x_min = min(x for x, _ in pos.values())
@@ -112,15 +108,7 @@ def plot_graph(graph: Graph, path: str | Path) -> None:
     handles = [plt.Line2D([], [], marker="s", ls="", color=colour[k], label=k) for k in kinds]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=6, frameon=False)
     fig.subplots_adjust(left=0.02, right=0.82, top=1 - 0.5 / fig_h, bottom=0.2 / fig_h)
-    fmt = target.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:  # atomically, as every file fuseplan writes
-        fig.savefig(tmp, format=fmt, dpi=min(110.0, MAX_PIXELS / fig_h, MAX_PIXELS / fig_w))
-        os.replace(tmp, target)
-    except ValueError as err:
-        raise FusePlanError(f"cannot draw to {str(target)!r}: {err}") from None
+    try:
+        save_figure_atomic(fig, target, dpi=min(110.0, MAX_PIXELS / fig_h, MAX_PIXELS / fig_w))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

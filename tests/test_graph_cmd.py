@@ -126,3 +126,32 @@ def test_ops_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         ["1", "Sigmoid_1", "Sigmoid", "Conv_0", "2x5x5", "0", "1", "1", ""],
         ["2", "Mul_2", "Mul", "Conv_0, Sigmoid_1", "2x5x5", "0", "1", "1", ""],
     ]
+
+
+def test_bad_output_paths_fail_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "resnet18", "--json", str(tmp_path / "missing" / "g.json")]) == 2
+    assert main(["graph", "resnet18", "--plot", str(tmp_path / "g.txt")]) == 2
+    assert main(["graph", "resnet18", "--plot", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no table printed before the error
+    assert "folder" in err and "does not exist" in err
+    assert "suffixes .png" in err and "it is a folder" in err
+
+
+def test_json_dash_prints_the_graph_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["graph", "resnet18", "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "resnet18" and len(data["nodes"]) == 48
+    assert not Path("-").exists()
+
+
+def test_plot_file_gets_the_usual_mode(tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "g.png"
+    assert main(["graph", "resnet18", "--plot", str(out)]) == 0
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

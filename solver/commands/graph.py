@@ -17,7 +17,10 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_net_argument(parser)
-    parser.add_argument("--json", metavar="OUT", help="write the graph JSON (docs/graph-json.md) to OUT")
+    parser.add_argument(
+        "--json", metavar="OUT",
+        help="write the graph JSON (docs/graph-json.md) to OUT; '-' prints it instead of the table",
+    )
     parser.add_argument("--plot", metavar="OUT.png", help="draw the graph, layered by depth, to OUT.png")
     parser.add_argument(
         "--ops", action="store_true",
@@ -37,9 +40,22 @@ def run(args: argparse.Namespace) -> int:
     from fuseplan.models.errors import FusePlanError
     from fuseplan.models.graph_summary import summarise
 
+    from fuseplan.models.fileio import IMAGE_SUFFIXES, check_output_path
+
     if args.ideal_cap < 1:
         raise FusePlanError(f"--ideal-cap must be a positive integer, not {args.ideal_cap}")
+    if args.json and args.json != "-":
+        check_output_path(args.json, what="graph JSON")
+    if args.plot:
+        check_output_path(args.plot, what="drawing", suffixes=IMAGE_SUFFIXES)
     graph = load_net(args)
+    if args.json == "-":
+        import json
+
+        from fuseplan.models.graph_json import graph_to_dict
+
+        print(json.dumps(graph_to_dict(graph), indent=2))
+        return 0
     s = summarise(graph, ideal_cap=args.ideal_cap)
     rows: list[tuple[str, str]] = [
         ("ops", fmt_int(s.num_ops)),
