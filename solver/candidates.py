@@ -19,8 +19,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from fuseplan.models.cost.base import mask_ops
-
 from .problem import Problem
 from .progress import Deadline
 
