@@ -33,6 +33,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "cpsat-flow": ("cpsat_flow", "CP-SAT flow over the ideal lattice, one Boolean per arc"),
     "cpsat-partition": ("cpsat_partition", "CP-SAT set partition over candidate groups"),
     "milp": ("milp", "PuLP/CBC set partition over candidate groups (cross-check)"),
+    "astar": ("astar", "best-first search over ideals, groups listed only where needed"),
 }
 
 
