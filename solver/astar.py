@@ -1,0 +1,217 @@
+"""Exact method ``astar``: best-first search over ideals, arcs generated only when needed.
+
+The same lattice as ``ideals`` (a plan is a chain of ideals, each group the difference of
+two consecutive ones), searched from the empty ideal with A*: ``g(I)`` the cheapest fusible
+cost found to reach ideal ``I``, ``h(I)`` the admissible and consistent estimate of
+``astar_bounds.Estimate``. An ideal is expanded only when ``g + h`` is below every other
+open ideal's and below the cost of a plan already in hand (the best plan of runs of
+consecutive ops), so at large buffers most of the lattice, and most of the candidate
+groups, are never looked at. The full ideal popped first carries the optimum.
+
+Expanding ``I`` lists the sets ``G`` with ``I + G`` an ideal: ops are added in increasing id
+(a topological order), each only once its predecessors are in ``I + G``, so each set comes
+up once; a set whose ``buffer_lower_bound`` reaches the buffer is not grown (the bound never
+drops when an op is added, for any set, connected or not), nor is any set holding an op
+that could not join a smaller one. Intermediate sets may be disconnected (two branches
+joined later); the weakly connected ones that fit and that the user allows are the arcs.
+Group prices are memoised by mask: the same group follows many ideals.
+
+A time limit or Ctrl-C returns the plan in hand as FEASIBLE with the bound
+``min g + h`` over the open ideals (every plan passes through one of them).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+
+from fuseplan.models.cost.base import mask_ops
+
+from .astar_bounds import INVALID, Estimate, GroupPrices, chain_upper_bound
+from .problem import Limits, Problem
+from .progress import Deadline
+from .result import SolveResult, finish
+
+CHECK_EVERY = 4096  # sets listed between two looks at the clock
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+class _Search:
+    def __init__(self, problem: Problem, deadline: Deadline) -> None:
+        self.problem = problem
+        self.deadline = deadline
+        self.prices = GroupPrices(problem)
+        self.estimate = Estimate(problem)
+        self.succs = problem.succs
+        self.preds = problem.preds
+        self.forbid = problem.forbid_masks
+        self.blocked = problem.unfusable
+        self.max_ops = problem.max_group_ops
+        self.sets = 0
+        self.expanded = 0
+
+    def frontier(self, ideal: int) -> int:
+        """Ops outside ``ideal`` whose predecessors are all in it."""
+        out = 0
+        for v, p in enumerate(self.preds):
+            if not ideal >> v & 1 and p & ~ideal == 0:
+                out |= 1 << v
+        return out
+
+    def arcs(
+        self, ideal: int, g: int, limit: float, best: dict[int, int]
+    ) -> list[tuple[int, int]]:
+        """(group, fusible cost) for every group that may follow ``ideal`` (reached at cost
+        ``g``) on a plan cheaper than ``limit`` and than the best known way to its head."""
+        frontier = self.frontier(ideal)
+        out = [(1 << v, 0) for v in mask_ops(frontier & self.blocked)]
+        prices, succs, preds, estimate = self.prices, self.succs, self.preds, self.estimate
+        forbid, max_ops = self.forbid, self.max_ops
+        room = limit - g - estimate(ideal)  # what the groups may add on top of h(ideal)
+        free = frontier & ~self.blocked
+        # (group, ops addable to ideal + group, ops that may still join, forbidden ops)
+        stack = [(0, free, self.problem.all_ops & ~self.blocked, 0)]
+        while stack:
+            group, addable, allowed, banned = stack.pop()
+            options = addable & allowed & ~banned
+            children = []
+            doomed = 0
+            while options:
+                low = options & -options
+                options ^= low
+                new = group | low
+                self.sets += 1
+                if self.sets % CHECK_EVERY == 0 and self.deadline.expired():
+                    raise _OutOfTime
+                later = allowed & ~((low << 1) - 1) & ~banned & ~forbid[low.bit_length() - 1]
+                if estimate.stranded(new, later) >= room:
+                    continue  # every group grown from here leads to a dearer plan
+                if not prices.under_buffer(new):
+                    doomed |= low
+                    continue
+                children.append(low)
+                head = ideal | new
+                reach = g + estimate.group_floor(new)  # no cheaper way to head via new
+                if reach >= best.get(head, reach + 1) or reach + estimate(head) >= limit:
+                    continue
+                cost = prices.price(new)
+                if cost != INVALID:
+                    out.append((new, cost))
+            if max_ops is not None and group.bit_count() + 1 >= max_ops:
+                continue
+            for low in children:
+                v = low.bit_length() - 1
+                new = group | low
+                whole = ideal | new
+                grown = addable & ~low
+                for w in mask_ops(succs[v]):
+                    if preds[w] & ~whole == 0 and not self.blocked >> w & 1:
+                        grown |= 1 << w
+                later = ~((low << 1) - 1)  # ops of higher id only: each set once
+                stack.append((new, grown, allowed & later & ~doomed, banned | forbid[v]))
+        return out
+
+
+def solve(
+    problem: Problem,
+    limits: Limits,
+    *,
+    deadline: Deadline | None = None,
+    why: str = "asked for",
+) -> SolveResult:
+    """The optimal plan by A* over ideals (FEASIBLE with a valid bound when cut short)."""
+    deadline = deadline or Deadline(limits)
+    search = _Search(problem, deadline)
+    upper, upper_groups = chain_upper_bound(problem, search.prices)
+    if upper is not None:
+        deadline.report("astar: plan of consecutive runs", upper)
+    full = problem.all_ops
+    h = search.estimate
+    best: dict[int, int] = {0: 0}
+    back: dict[int, tuple[int, int]] = {}
+    closed: set[int] = set()
+    heap: list[tuple[int, int, int]] = [(h(0), 0, 0)]
+    found: int | None = None
+    bound: int | None = None
+    cut = ""
+    last_report = time.perf_counter()
+    limit = float("inf") if upper is None else upper
+    while heap:
+        f, minus_g, ideal = heapq.heappop(heap)
+        if ideal in closed or -minus_g > best[ideal]:
+            continue
+        if upper is not None and f >= upper:
+            heap.clear()  # nothing open can beat the plan in hand
+            break
+        if ideal == full:
+            found = -minus_g
+            break
+        if limits.gap is not None and upper and (upper - f) / upper <= limits.gap:
+            bound, cut = f, "gap reached"
+            break
+        if deadline.expired():
+            bound, cut = f, "time limit"
+            break
+        closed.add(ideal)
+        search.expanded += 1
+        g = -minus_g
+        try:
+            arcs = search.arcs(ideal, g, limit, best)
+        except _OutOfTime:
+            bound, cut = f, "time limit"
+            break
+        for group, cost in arcs:
+            nxt = ideal | group
+            if nxt in closed:
+                continue
+            g_next = g + cost
+            if g_next >= best.get(nxt, g_next + 1):
+                continue
+            f_next = g_next + h(nxt)
+            if upper is not None and f_next >= upper:
+                continue
+            best[nxt] = g_next
+            back[nxt] = (ideal, group)
+            heapq.heappush(heap, (f_next, -g_next, nxt))
+        now = time.perf_counter()
+        if now - last_report > 0.5:
+            deadline.report("astar: best-first over ideals", upper, f)
+            last_report = now
+    details = {
+        "why": why,
+        "ideals_expanded": search.expanded,
+        "ideals_reached": len(best),
+        "sets_listed": search.sets,
+        "groups_priced": search.prices.evaluated,
+        "first_plan_bytes": upper,
+    }
+    if found is not None:
+        groups = _path(back, full)
+        deadline.report("astar", found, found)
+        return finish(problem, limits, deadline, method="astar", status="OPTIMAL",
+                      groups=groups, objective=found, bound=found, details=details)
+    if not cut:  # search exhausted: the plan in hand is optimal, or there is none
+        if upper is None:
+            return finish(problem, limits, deadline, method="astar", status="INFEASIBLE",
+                          groups=None, objective=None, bound=None, details=details)
+        deadline.report("astar", upper, upper)
+        return finish(problem, limits, deadline, method="astar", status="OPTIMAL",
+                      groups=upper_groups, objective=upper, bound=upper, details=details)
+    details["stopped"] = cut
+    if upper is None:
+        return finish(problem, limits, deadline, method="astar", status="UNKNOWN",
+                      groups=None, objective=None, bound=bound, details=details)
+    return finish(problem, limits, deadline, method="astar", status="FEASIBLE",
+                  groups=upper_groups, objective=upper, bound=bound, details=details)
+
+
+def _path(back: dict[int, tuple[int, int]], full: int) -> list[int]:
+    groups = []
+    ideal = full
+    while ideal:
+        ideal, group = back[ideal]
+        groups.append(group)
+    return groups[::-1]

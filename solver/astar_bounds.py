@@ -1,0 +1,216 @@
+"""What the best-first search (``solver/astar.py``) needs besides the search itself: the
+group prices memoised by mask, the admissible estimate of the cost still to pay from an
+ideal, and a quick first plan (the upper bound).
+
+Estimate ``h(I)`` of the fusible cost of completing ideal ``I`` (every group of the
+completion is made of fusible ops outside ``I``; unfusable singletons cost 0):
+- the weights of the fusible ops outside ``I`` (each lies in exactly one group, whose F_D
+  holds its weights at least once: LBDF once, BRR once or n times);
+- ``S(t)`` of every tensor produced in ``I`` (or a network input) that a fusible op outside
+  ``I`` reads: it is in In(G) of that op's group;
+- ``S(t)`` of every tensor produced by a fusible op outside ``I`` that is a network output or
+  is read by an unfusable op: it is in Out(G) of its producer's group.
+The three sets are disjoint, and every group's F_D is at least W + S(In) + S(Out) in both
+contract schemes (BRR: ``min(nH, H + (n-1) halo) >= H``), so ``h`` never overestimates. It is
+also consistent (``h(I) <= F_D(G) + h(I + G)``: what leaves the estimate with ``G`` is G's
+weights, tensors of In(G) and tensors of Out(G)), so an ideal popped first is popped with
+its cheapest cost. A user's cost model must keep F_D >= W + S(In) + S(Out) for this to hold.
+"""
+
+from __future__ import annotations
+
+from fuseplan.models.cost.base import mask_ops
+
+from .problem import Problem
+
+INVALID = -1
+
+
+class GroupPrices:
+    """Per mask: whether ``buffer_lower_bound`` stays below the buffer, and the fusible F_D
+    of a valid group (weakly connected, fits, allowed by the user) or ``INVALID``."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.beta = problem.buffer_bytes
+        self.model = problem.model
+        self.nbr = [p | s for p, s in zip(problem.preds, problem.succs)]
+        self.constrained = bool(problem.pins or problem.forbids)
+        self.below: dict[int, bool] = {}
+        self.cost: dict[int, int] = {}
+        self.evaluated = 0
+
+    def under_buffer(self, mask: int) -> bool:
+        """``buffer_lower_bound(mask) < beta``: False means no superset fits either."""
+        ok = self.below.get(mask)
+        if ok is None:
+            ok = self.model.buffer_lower_bound(mask) < self.beta
+            self.below[mask] = ok
+        return ok
+
+    def price(self, mask: int) -> int:
+        """F_D of ``mask`` as a group, or INVALID (not connected, not allowed, no fit)."""
+        cost = self.cost.get(mask)
+        if cost is None:
+            cost = self._price(mask)
+            self.cost[mask] = cost
+        return cost
+
+    def _price(self, mask: int) -> int:
+        if not self._connected(mask):
+            return INVALID
+        if self.constrained and not self.problem.group_allowed(mask):
+            return INVALID
+        self.evaluated += 1
+        cost = self.model.dram_bytes(mask, self.beta)
+        return INVALID if cost is None else int(cost)
+
+    def _connected(self, mask: int) -> bool:
+        low = mask & -mask
+        reached = low
+        todo = low
+        nbr = self.nbr
+        while todo:
+            bit = todo & -todo
+            todo ^= bit
+            new = nbr[bit.bit_length() - 1] & mask & ~reached
+            reached |= new
+            todo |= new
+        return reached == mask
+
+
+class Estimate:
+    """The admissible, consistent estimate ``h(I)`` described in the module docstring,
+    memoised per ideal."""
+
+    def __init__(self, problem: Problem) -> None:
+        graph = problem.graph
+        b = problem.model.bytes_per_element
+        unfusable = problem.unfusable
+        self.weights = [0 if unfusable >> v & 1 else op.params * b
+                        for v, op in enumerate(graph.ops)]
+        # (producer bit or 0 for a network input, mask of fusible readers, S(t))
+        self.read: list[tuple[int, int, int]] = []
+        self.leaving = [0] * graph.num_ops  # per fusible op: S(t) of its output if case 3
+        outputs = set(graph.outputs)
+        for t, tensor in enumerate(graph.tensors):
+            size = tensor.elements * b
+            readers = 0
+            for c in graph.consumers[t]:
+                readers |= 1 << c
+            fusible_readers = readers & ~unfusable
+            producer = tensor.producer
+            bit = 0 if producer is None else 1 << producer
+            if fusible_readers:
+                self.read.append((bit, fusible_readers, size))
+            if producer is not None and not unfusable >> producer & 1:
+                if t in outputs or readers & unfusable:
+                    self.leaving[producer] += size
+        self.memo: dict[int, int] = {}
+        self._op_tables(problem)
+
+    def _op_tables(self, problem: Problem) -> None:
+        """Per op: its output's size, fusible readers and whether it is a network output or
+        read by an unfusable op; its inputs as (producer bit, S(t)) with each tensor once."""
+        graph = problem.graph
+        b = problem.model.bytes_per_element
+        unfusable = problem.unfusable
+        outputs = set(graph.outputs)
+        self.out_size = []
+        self.out_readers = []
+        self.out_leaves = []  # network output or read by an unfusable op: in Out(G) always
+        self.inputs: list[tuple[tuple[int, int, int], ...]] = []
+        for op in graph.ops:
+            t = op.output
+            readers = 0
+            for c in graph.consumers[t]:
+                readers |= 1 << c
+            self.out_size.append(graph.tensors[t].elements * b)
+            self.out_readers.append(readers & ~unfusable)
+            self.out_leaves.append(t in outputs or bool(readers & unfusable))
+            ins = []
+            for x in dict.fromkeys(op.inputs):
+                producer = graph.tensors[x].producer
+                bit = 0 if producer is None else 1 << producer
+                ins.append((x, bit, graph.tensors[x].elements * b))
+            self.inputs.append(tuple(ins))
+
+    def group_floor(self, group: int) -> int:
+        """W + S(In) + S(Out) of ``group``: no F_D in the contract is below it."""
+        total = 0
+        seen: set[int] = set()
+        for v in mask_ops(group):
+            total += self.weights[v]
+            if self.out_leaves[v] or self.out_readers[v] & ~group:
+                total += self.out_size[v]
+            for x, producer, size in self.inputs[v]:
+                if producer & group == 0 and x not in seen:
+                    seen.add(x)
+                    total += size
+        return total
+
+    def stranded(self, group: int, may_join: int) -> int:
+        """A floor on what any group grown from ``group`` (by ops of ``may_join`` only)
+        adds to ``h``: each output of ``group`` read by a fusible op that can never join is
+        written (Out) and read again later (In of the reader's group): 2 S(t), or S(t) if
+        ``h`` already counts it (a network output or a tensor read by an unfusable op)."""
+        total = 0
+        keep = group | may_join
+        for v in mask_ops(group):
+            if self.out_readers[v] & ~keep:
+                total += self.out_size[v] if self.out_leaves[v] else 2 * self.out_size[v]
+        return total
+
+    def __call__(self, ideal: int) -> int:
+        h = self.memo.get(ideal)
+        if h is not None:
+            return h
+        h = 0
+        weights, leaving = self.weights, self.leaving
+        rest = ~ideal
+        for v in range(len(weights)):
+            if rest >> v & 1:
+                h += weights[v] + leaving[v]
+        for producer, readers, size in self.read:
+            if producer & rest == 0 and readers & rest:
+                h += size
+        self.memo[ideal] = h
+        return h
+
+
+def chain_upper_bound(problem: Problem, prices: GroupPrices) -> tuple[int | None, list[int]]:
+    """The best plan whose groups are runs of consecutive op ids (a topological order, so
+    every run is convex and every prefix an ideal): (fusible cost, group masks), or
+    (None, []) when pins or forbids leave no such plan."""
+    n = problem.num_ops
+    unfusable = problem.unfusable
+    inf = float("inf")
+    dist: list[float] = [inf] * (n + 1)
+    back: list[tuple[int, int]] = [(-1, 0)] * (n + 1)
+    dist[0] = 0
+    for i in range(n):
+        if dist[i] == inf:
+            continue
+        if unfusable >> i & 1:
+            if dist[i] < dist[i + 1]:
+                dist[i + 1], back[i + 1] = dist[i], (i, 1 << i)
+            continue
+        run = 0
+        for j in range(i, n):
+            if unfusable >> j & 1:
+                break
+            run |= 1 << j
+            if not prices.under_buffer(run):
+                break
+            cost = prices.price(run)
+            if cost != INVALID and dist[i] + cost < dist[j + 1]:
+                dist[j + 1], back[j + 1] = dist[i] + cost, (i, run)
+    if dist[n] == inf:
+        return None, []
+    groups = []
+    j = n
+    while j:
+        i, run = back[j]
+        groups.append(run)
+        j = i
+    return int(dist[n]), groups[::-1]
