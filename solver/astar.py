@@ -70,7 +70,7 @@ class _Search:
         out = [(1 << v, 0) for v in mask_ops(frontier & self.blocked)]
         prices, succs, preds, estimate = self.prices, self.succs, self.preds, self.estimate
         forbid, max_ops = self.forbid, self.max_ops
-        room = limit - g - estimate(ideal)  # what the groups may add on top of h(ideal)
+        room = limit - g - estimate.base(ideal)  # what groups may add to the base terms
         free = frontier & ~self.blocked
         # (group, ops addable to ideal + group, ops that may still join, forbidden ops)
         stack = [(0, free, self.problem.all_ops & ~self.blocked, 0)]
@@ -165,8 +165,6 @@ def solve(
             break
         for group, cost in arcs:
             nxt = ideal | group
-            if nxt in closed:
-                continue
             g_next = g + cost
             if g_next >= best.get(nxt, g_next + 1):
                 continue
@@ -175,6 +173,7 @@ def solve(
                 continue
             best[nxt] = g_next
             back[nxt] = (ideal, group)
+            closed.discard(nxt)  # the estimate need not be consistent: reopen
             heapq.heappush(heap, (f_next, -g_next, nxt))
         now = time.perf_counter()
         if now - last_report > 0.5:

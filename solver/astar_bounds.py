@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from fuseplan.models.cost.base import mask_ops
 
+from .astar_chain import SpineCuts
 from .problem import Problem
 
 INVALID = -1
@@ -107,7 +108,9 @@ class Estimate:
                 if t in outputs or readers & unfusable:
                     self.leaving[producer] += size
         self.memo: dict[int, int] = {}
+        self.base_memo: dict[int, int] = {}
         self._op_tables(problem)
+        self.spine = SpineCuts(problem, self.out_leaves, self.out_size)
 
     def _op_tables(self, problem: Problem) -> None:
         """Per op: its output's size, fusible readers and whether it is a network output or
@@ -162,7 +165,16 @@ class Estimate:
         return total
 
     def __call__(self, ideal: int) -> int:
+        """The estimate: the base terms plus the cuts the buffer forces along the spine."""
         h = self.memo.get(ideal)
+        if h is None:
+            h = self.base(ideal) + self.spine.extra(ideal)
+            self.memo[ideal] = h
+        return h
+
+    def base(self, ideal: int) -> int:
+        """Weights, tensors read across the ideal's cut, outputs still to write."""
+        h = self.base_memo.get(ideal)
         if h is not None:
             return h
         h = 0
@@ -174,7 +186,7 @@ class Estimate:
         for producer, readers, size in self.read:
             if producer & rest == 0 and readers & rest:
                 h += size
-        self.memo[ideal] = h
+        self.base_memo[ideal] = h
         return h
 
 
