@@ -104,3 +104,11 @@ class SpineCuts:
             if not ideal >> v & 1:
                 return self.best[k]
         return 0
+
+    def after_next_group(self, ideal: int) -> int:
+        """A floor on ``extra`` once one more group follows ``ideal``: that group holds
+        spine ops up to reach(k) at most, k the first spine op outside ``ideal``."""
+        for k, v in enumerate(self.spine):
+            if not ideal >> v & 1:
+                return self.best[min(self.reach[k] + 1, len(self.spine))]
+        return 0
