@@ -96,7 +96,7 @@ def fmt_status(run: Run) -> str:
 def part_zoo(args: argparse.Namespace) -> None:
     from fuseplan.models.zoo import entries
 
-    nets = args.nets.split(",") if args.nets else [e.info.name for e in entries() if e.built]
+    nets = _split_nets(args.nets) if args.nets else [e.info.name for e in entries() if e.built]
     print("| net | ops | scheme | buffer | status | fusible B | ideals | candidates | wall s | peak MB | target |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for net in nets:
@@ -153,10 +153,16 @@ def _time_to_within(curve: list[list[float]], optimum: int, rel: float) -> float
     return None
 
 
+def _split_nets(text: str) -> list[str]:
+    """Nets are comma-separated, or ';'-separated when a generator spec (with its own
+    commas) is among them: ``--nets "wide:ops=200,width=4,seed=0;googlenet"``."""
+    return text.split(";") if ";" in text or ":" in text else text.split(",")
+
+
 def part_methods(args: argparse.Namespace) -> None:
     instances = METHOD_INSTANCES
     if args.nets:
-        instances = tuple((n, int(b)) for n in args.nets.split(",") for b in args.buffers.split(","))
+        instances = tuple((n, int(b)) for n in _split_nets(args.nets) for b in args.buffers.split(","))
     methods = ("ideals", "cpsat-flow", "cpsat-partition", "milp")
     print("| net | buffer | scheme | method | status | fusible B | to 1 % (s) | solver wall (s) | process wall (s) |")
     print("|---|---|---|---|---|---|---|---|---|")
