@@ -118,8 +118,15 @@ class _Search:
         return out
 
 
-FIRST_SLACK = 0.01  # the first pass prunes at h(empty) * (1 + 1 %), then 4 %, 16 %, ...
-SLACK_GROWTH = 4
+PASS_SHARES = (0.125, 0.25, 0.5)  # of the way from h(empty) to the plan in hand
+
+
+def _limits(start: int, upper: int | None) -> list[float]:
+    """The pruning limits of successive passes, ending at the plan in hand (or none)."""
+    if upper is None:
+        return [float("inf")]
+    steps = [start + share * (upper - start) for share in PASS_SHARES]
+    return [x for x in steps if start < x < upper] + [float(upper)]
 
 
 @dataclass
@@ -199,24 +206,22 @@ def solve(
     upper, upper_groups = chain_upper_bound(problem, search.prices)
     if upper is not None:
         deadline.report("astar: plan of consecutive runs", upper)
+    if upper is not None and len(search.estimate.spine.spine) == problem.num_ops:
+        # a total order: every ideal is a prefix, so the plan of runs is the optimum
+        deadline.report("astar", upper, upper)
+        return finish(problem, limits, deadline, method="astar", status="OPTIMAL",
+                      groups=upper_groups, objective=upper, bound=upper,
+                      details={"why": why, "chain": True, "first_plan_bytes": upper})
     start = search.estimate(0)
     proven = start  # the optimum is at least this
-    slack = FIRST_SLACK
     passes = 0
-    while True:
-        limit: float = start * (1 + slack) if start else float("inf")
-        if upper is not None and limit >= upper:
-            limit = upper
-        elif upper is None and slack > 64:
-            limit = float("inf")
+    for limit in _limits(start, upper):
         result = _best_first(search, limits, limit, upper)
         passes += 1
         if result.found is not None or result.cut:
             break
-        if limit == upper or limit == float("inf"):
-            break
-        proven = max(proven, int(limit))
-        slack *= SLACK_GROWTH
+        if limit != float("inf"):
+            proven = max(proven, int(limit))  # this pass emptied: nothing cheaper
     details = {
         "why": why,
         "ideals_expanded": search.expanded,

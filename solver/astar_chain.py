@@ -34,6 +34,9 @@ class SpineCuts:
         anc, desc = problem.ancestors, problem.descendants
         self.spine = [v for v in range(n) if anc[v] | desc[v] | 1 << v == full]
         m = len(self.spine)
+        if m == n:  # a total order: astar takes the plan of runs, exact there
+            self.cut, self.reach, self.best = [0] * m, list(range(m)), [0] * (m + 1)
+            return
         self.cut = [self._cut_cost(c, leaves, out_size) for c in range(m - 1)]
         self.reach = self._reach()
         self.best = self._suffix_costs()
