@@ -169,3 +169,42 @@ def test_pins_that_feed_each_other_have_no_plan() -> None:
 
     with pytest.raises(FusePlanError, match="no valid plan"):
         solve_net(two_cycle_graph(), buffer_bytes=205, pins=["a1,a2", "b1,b2"], method="astar")
+
+
+def _diamond_net():
+    """x (8x8x8) -> a (1x1 conv 8->8, W 64) -> b1, b2 (1x1 convs 8->1) -> c = concat (2x8x8)
+    -> e (1x1 conv 2->8, W 200) -> output. Spine: a, c, e."""
+    from fuseplan.models.graph import GraphBuilder
+
+    gb = GraphBuilder("diamond")
+    x = gb.input("x", 8, 8, 8)
+    a = gb.op("a", "Conv", [x], (8, 8, 8), params=64)
+    b1 = gb.op("b1", "Conv", [a], (1, 8, 8), params=8)
+    b2 = gb.op("b2", "Conv", [a], (1, 8, 8), params=8)
+    c = gb.op("c", "Concat", [b1, b2], (2, 8, 8))
+    gb.output(gb.op("e", "Conv", [c], (8, 8, 8), params=200))
+    return gb.build()
+
+
+def test_spine_cuts_are_hand_checked() -> None:
+    """Between a and c every path crosses a's output (S = 512 B) or both branch outputs
+    (64 B each): the cheapest cut is the branches, written and read again: 2 * (64 + 64) =
+    256 B. Between c and e: c's output, 2 * 128 = 256 B. At a buffer where no two spine ops
+    fit one group both cuts are forced (512 B on top of the base estimate); at a buffer where
+    everything fits none is."""
+    graph = _diamond_net()
+    model = make_cost_model("lbdf", graph, 1)
+    names = {op.name: op.id for op in graph.ops}
+    singles = max(model.buffer_bytes(1 << v) for v in range(graph.num_ops))
+    hulls = [as_mask([names[v] for v in ("a", "b1", "b2", "c")]), as_mask([names["c"], names["e"]])]
+    assert singles < min(model.buffer_lower_bound(h) for h in hulls)
+    tight = Estimate(make_problem(graph, model, singles + 1))
+    assert [graph.ops[v].name for v in tight.spine.spine] == ["a", "c", "e"]
+    assert tight.spine.cut == [256, 256]
+    assert tight.spine.reach == [0, 1, 2]
+    assert tight(0) - tight.base(0) == 512
+    roomy = Estimate(make_problem(graph, model, 1 << 20))
+    assert roomy(0) == roomy.base(0)
+    for buffer in (singles + 1, 1 << 20):
+        expected, _ = brute_force_optimum(graph, model, buffer)
+        assert astar.solve(make_problem(graph, model, buffer), Limits()).objective_bytes == expected
