@@ -119,12 +119,17 @@ class _Search:
 
 
 PASS_SHARES = (0.125, 0.25, 0.5)  # of the way from h(empty) to the plan in hand
+PASSES_WITHIN = 0.10  # only when the plan in hand is within 10 % of h(empty)
 
 
 def _limits(start: int, upper: int | None) -> list[float]:
-    """The pruning limits of successive passes, ending at the plan in hand (or none)."""
+    """The pruning limits of successive passes, ending at the plan in hand (or none).
+    Extra passes pay when the estimate is close (large buffers: the optimum lies a few
+    per cent above it); far from it (small buffers) they repeat most of the work."""
     if upper is None:
         return [float("inf")]
+    if upper > start * (1 + PASSES_WITHIN):
+        return [float(upper)]
     steps = [start + share * (upper - start) for share in PASS_SHARES]
     return [x for x in steps if start < x < upper] + [float(upper)]
 
@@ -183,7 +188,7 @@ def _best_first(search: _Search, limits: Limits, limit: float, upper: int | None
             heapq.heappush(heap, (f_next, -g_next, nxt))
         now = time.perf_counter()
         if now - last_report > 0.5:
-            deadline.report("astar: best-first over ideals", upper, min(f, limit))
+            deadline.report("astar: best-first over ideals", upper, int(min(f, limit)))
             last_report = now
     search.reached += len(best)
     return out
