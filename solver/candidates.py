@@ -130,7 +130,8 @@ def _grow_parallel(
     """The same groups in the same order as one process would find them (merged by seed)."""
     import multiprocessing
 
-    _FORKED.update(problem=problem, prune=prune, end=end, stop=stop)
+    # workers stop a second early: sending their groups back takes time too
+    _FORKED.update(problem=problem, prune=prune, end=None if end is None else end - 1.0, stop=stop)
     shares = [seeds[k::workers] for k in range(workers)]
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
@@ -228,7 +229,11 @@ def chain_plan(problem: Problem, cands: CandidateSet) -> tuple[int | None, list[
     runs of consecutive ops in the graph's topological order (every prefix of that order
     is an ideal, so this is the shortest path over a chain of n + 1 ideals).
     Returns (fusible cost, candidate indices), or (None, []) when no such plan exists."""
-    by_mask = {mask: i for i, mask in enumerate(cands.masks)}
+    by_mask = {}
+    for i, mask in enumerate(cands.masks):
+        run = mask >> ((mask & -mask).bit_length() - 1)
+        if run & (run + 1) == 0:  # consecutive op ids only
+            by_mask[mask] = i
     longest = max((m.bit_count() for m in cands.masks), default=1)
     n = problem.num_ops
     inf = float("inf")
