@@ -2,22 +2,27 @@
 
 The same lattice as ``ideals`` (a plan is a chain of ideals, each group the difference of
 two consecutive ones), searched from the empty ideal with A*: ``g(I)`` the cheapest fusible
-cost found to reach ideal ``I``, ``h(I)`` the admissible and consistent estimate of
-``astar_bounds.Estimate``. An ideal is expanded only when ``g + h`` is below every other
-open ideal's and below the cost of a plan already in hand (the best plan of runs of
-consecutive ops), so at large buffers most of the lattice, and most of the candidate
-groups, are never looked at. The full ideal popped first carries the optimum.
+cost found to reach ideal ``I``, ``h(I)`` the admissible estimate of ``astar_bounds`` (base
+terms plus the cuts the buffer forces along the spine, ``astar_chain``). It need not be
+consistent, so an ideal reached again more cheaply is reopened. An ideal is expanded only
+when ``g + h`` is below every other open ideal's and below the pass limit (at most the cost
+of a plan in hand: the best plan of runs of consecutive ops), so at large buffers most of
+the lattice, and most of the candidate groups, are never looked at. The full ideal popped
+first carries the optimum. When the plan in hand is close to ``h(empty)``, passes with lower
+limits run first: a pass that empties proves the optimum is at least its limit.
 
 Expanding ``I`` lists the sets ``G`` with ``I + G`` an ideal: ops are added in increasing id
 (a topological order), each only once its predecessors are in ``I + G``, so each set comes
 up once; a set whose ``buffer_lower_bound`` reaches the buffer is not grown (the bound never
 drops when an op is added, for any set, connected or not), nor is any set holding an op
-that could not join a smaller one. Intermediate sets may be disconnected (two branches
-joined later); the weakly connected ones that fit and that the user allows are the arcs.
-Group prices are memoised by mask: the same group follows many ideals.
+that could not join a smaller one, nor a set whose every continuation leads to a plan at
+or above the limit (``Estimate.stranded``: outputs read by ops that can never join).
+Intermediate sets may be disconnected (two branches joined later); the weakly connected
+ones that fit and that the user allows are the arcs. Group prices are memoised by mask.
 
 A time limit or Ctrl-C returns the plan in hand as FEASIBLE with the bound
-``min g + h`` over the open ideals (every plan passes through one of them).
+``min g + h`` over the open ideals (every plan passes through one of them), or the limit
+of the last pass that emptied if higher.
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ completion is made of fusible ops outside ``I``; unfusable singletons cost 0):
 - ``S(t)`` of every tensor produced by a fusible op outside ``I`` that is a network output or
   is read by an unfusable op: it is in Out(G) of its producer's group.
 The three sets are disjoint, and every group's F_D is at least W + S(In) + S(Out) in both
-contract schemes (BRR: ``min(nH, H + (n-1) halo) >= H``), so ``h`` never overestimates. It is
-also consistent (``h(I) <= F_D(G) + h(I + G)``: what leaves the estimate with ``G`` is G's
-weights, tensors of In(G) and tensors of Out(G)), so an ideal popped first is popped with
-its cheapest cost. A user's cost model must keep F_D >= W + S(In) + S(Out) for this to hold.
+contract schemes (BRR: ``min(nH, H + (n-1) halo) >= H``), so this base never overestimates;
+it is also consistent (``base(I) <= F_D(G) + base(I + G)``: what leaves it with ``G`` is G's
+weights, tensors of In(G) and tensors of Out(G)). ``h`` adds the spine cuts
+(``astar_chain.SpineCuts``), still admissible but not always consistent. A user's cost
+model must keep F_D >= W + S(In) + S(Out) for the estimate to be a bound.
 """
 
 from __future__ import annotations
