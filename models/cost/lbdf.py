@@ -72,6 +72,10 @@ class LbdfModel:
             tuple((x, producer[x]) for x, _ in ops[v].inputs) if tables.join_ops >> v & 1 else ()
             for v in range(len(ops))
         )
+        self._t_desc = _tensor_descendants(tables)
+        self._spread_cap = tuple(
+            0 if h < 2 else (h - 2) * self._lcm // h + 1 for h in self._t_h
+        )
         self._fork_memo: dict[int, int] = {}
         self._cache: dict[int, tuple[int, int]] = {}
         self._cache_size = cache_size
@@ -139,8 +143,7 @@ class LbdfModel:
             for x, k in self._inputs[v]:
                 kmax[x] = max(k, kmax.get(x, 0))
         rows = {x: min(k, self._t_h[x]) for x, k in kmax.items()}
-        ops = _ops_of(mask)
-        for t, spread in self._spreads(ops).items():
+        for t, spread in self._spreads(mask).items():
             h = self._t_h[t]
             rows[t] = min(h, max(kmax[t], -(-h * spread // self._lcm) + 1))
         return rows
@@ -232,8 +235,7 @@ class LbdfModel:
             extra += fix
         if not found or not mask & self._join_ops or not self._may_delay(mask):
             return extra
-        ops = _ops_of(mask)
-        for t, spread in self._spreads(ops).items():
+        for t, spread in self._spreads(mask).items():
             h = t_h[t]
             kmax = max(k for v, k in reader_k[t] if mask >> v & 1)
             old = kmax if kmax < h else h
@@ -277,14 +279,19 @@ class LbdfModel:
             c += 1
         return read
 
-    def _spreads(self, ops: list[int]) -> dict[int, int]:
+    def _spreads(self, mask: int) -> dict[int, int]:
         """For every source t that reaches two inputs of some op of the group, the integer
-        spread of :meth:`_path_spread` (D(t) = H(t) * spread / L)."""
+        spread of :meth:`_path_spread` (D(t) = H(t) * spread / L), or a value at least
+        ``_spread_cap[t]`` when D(t) alone already makes R(t) = H(t)."""
         inputs_of = self._inputs
         out = self._out
         reach: dict[int, int] = {}
         multi = 0
-        for v in ops:
+        m = mask
+        while m:
+            low = m & -m
+            v = low.bit_length() - 1
+            m ^= low
             seen = 0
             for x, _ in inputs_of[v]:
                 s = reach.get(x, 1 << x)
@@ -292,23 +299,34 @@ class LbdfModel:
                 seen |= s
             reach[out[v]] = seen | (1 << out[v])
         spreads = {}
+        t_desc = self._t_desc
+        joins = mask & self._join_ops
         while multi:
             low = multi & -multi
             t = low.bit_length() - 1
             multi ^= low
-            spreads[t] = self._path_spread(ops, t)
+            below = mask & t_desc[t]
+            last_join = (below & joins).bit_length()
+            spreads[t] = self._path_spread(below & ((1 << last_join) - 1), t)
         return spreads
 
-    def _path_spread(self, ops: list[int], source: int) -> int:
+    def _path_spread(self, ops: int, source: int) -> int:
         """max over ops j of (max g - min g) over the paths from ``source`` into j's inputs,
-        in the integer scale of :mod:`.tables` (D(t) = H(t) * spread / L)."""
+        in the integer scale of :mod:`.tables` (D(t) = H(t) * spread / L). ``ops`` holds the
+        group's ops that descend from ``source`` (no other op is on such a path), up to the
+        last join among them. The pass stops once the spread reaches the source's cap: R(t)
+        is then H(t) whatever follows (the spread only grows along the pass)."""
         inputs_of = self._inputs
         out = self._out
         q = self._t_q
+        cap = self._spread_cap[source]
         gmax = {source: 0}
         gmin = {source: 0}
         spread = 0
-        for v in ops:
+        while ops:
+            low = ops & -ops
+            v = low.bit_length() - 1
+            ops ^= low
             found = False
             hi = lo = ohi = olo = 0
             for x, k in inputs_of[v]:
@@ -321,16 +339,38 @@ class LbdfModel:
                     found = True
                     hi, lo, ohi, olo = a, b, a + c, b + c
                     continue
-                hi = max(hi, a)
-                lo = min(lo, b)
-                ohi = max(ohi, a + c)
-                olo = min(olo, b + c)
+                if a > hi:
+                    hi = a
+                if b < lo:
+                    lo = b
+                if a + c > ohi:
+                    ohi = a + c
+                if b + c < olo:
+                    olo = b + c
             if not found:
                 continue
-            spread = max(spread, hi - lo)
+            if hi - lo > spread:
+                spread = hi - lo
+                if spread >= cap:
+                    return spread
             gmax[out[v]] = ohi
             gmin[out[v]] = olo
         return spread
+
+
+def _tensor_descendants(tables: GraphTables) -> tuple[int, ...]:
+    """Per tensor, the mask of ops that read it or descend from a reader."""
+    desc = tables.desc_mask
+    result = []
+    for readers in tables.t_readers:
+        acc = readers
+        m = readers
+        while m:
+            low = m & -m
+            acc |= desc[low.bit_length() - 1]
+            m ^= low
+        result.append(acc)
+    return tuple(result)
 
 
 def _reader_kernels(tables: GraphTables) -> tuple[tuple[tuple[int, int], ...], ...]:
