@@ -9,11 +9,9 @@ atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-from fuseplan.models.errors import FusePlanError
+from fuseplan.models.fileio import IMAGE_SUFFIXES, check_output_path, save_figure_atomic
 from fuseplan.models.graph import Graph
 from fuseplan.models.plan import Plan
 
@@ -42,12 +40,7 @@ def plot_plan(plan: Plan, graph: Graph, path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    target = Path(path)
-    if not target.suffix:
-        raise FusePlanError(f"--plot {str(target)!r}: give a file name with an extension, e.g. plan.png")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FusePlanError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")
+    target = check_output_path(path, what="drawing", suffixes=IMAGE_SUFFIXES)
     n_groups = len(plan.groups)
     fig, (ax_graph, ax_buf, ax_dram) = plt.subplots(
         3, 1, figsize=(max(10, min(40, graph.num_ops / 6)), 12),
@@ -62,15 +55,10 @@ def plot_plan(plan: Plan, graph: Graph, path: str | Path) -> None:
     )
     fig.suptitle(title)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, target)
+        save_figure_atomic(fig, target, dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _colour(i: int):

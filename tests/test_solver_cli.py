@@ -55,3 +55,29 @@ def test_auto_on_a_chain_net_imports_no_solver_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_bad_destinations_fail_before_the_search(tmp_path, capsys) -> None:
+    assert main(["solve", "mobilenet_v2", "--buffer", "256KB", "--plot", str(tmp_path / "p.txt")]) == 2
+    assert main(["solve", "mobilenet_v2", "--buffer", "256KB", "--out", str(tmp_path / "no" / "p.json")]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing solved or printed before the error
+    assert "suffixes .png" in err and "does not exist" in err
+
+
+def test_plan_records_how_its_graph_was_loaded_and_validates(tmp_path, capsys) -> None:
+    plan = tmp_path / "p.json"
+    assert main(["solve", "mobilenet_v2", "--buffer", "256KB", "--fold-activations", "--quiet",
+                 "--out", str(plan)]) == 0
+    load = json.loads(plan.read_text())["graph"]["load"]
+    assert load == {"spec": "zoo:mobilenet_v2", "fold_activations": True, "input_shape": None}
+    capsys.readouterr()
+    assert main(["validate", str(plan)]) == 0  # replays the folding without being told
+
+
+def test_hardware_bandwidth_gives_a_dram_time(capsys) -> None:
+    # edge-npu-256kb: 256 KB int8 LBDF at 4 GB/s; the optimum's all-ops total over 4e9 B/s
+    assert main(["solve", "mobilenet_v2", "--hw", "edge-npu-256kb", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    total = int(out.split("DRAM traffic, all ops:")[1].split("B")[0].replace(",", ""))
+    assert f"DRAM time at 4 GB/s (all ops, transfer only): {1e3 * total / 4e9:.3f} ms" in out

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
 import threading
 from typing import TYPE_CHECKING
 
-from ._common import add_net_argument, fmt_int, load_net, print_table
+from ._common import add_net_argument, fmt_int, load_net, net_load, print_table
 from ._hw import add_hw_arguments, resolve_hw
 
 if TYPE_CHECKING:  # pragma: no cover
     from fuseplan.models.graph import Graph
+    from fuseplan.models.hardware import HardwareConfig
     from fuseplan.solver.result import SolveResult
 
 NAME = "solve"
@@ -56,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from fuseplan.solver.progress import LiveProgress
 
     hw = resolve_hw(args)
+    _check_output_paths(args)
     graph = load_net(args)
     progress = None if args.quiet or args.json else LiveProgress()
     stop = threading.Event()
@@ -84,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
             f"no plan found for {graph.name!r} ({result.status}, {result.wall_time_s:.1f} s); "
             "give it more --time-limit"
         )
+    from fuseplan.models.plan_build import with_graph_load
+
+    result = dataclasses.replace(result, plan=with_graph_load(result.plan, net_load(args, graph)))
     model = make_cost_model(hw.scheme, graph, hw.bytes_per_element)
     check_plan(result.plan, graph, model)
     _write_files(args, result, graph, model)
@@ -92,13 +98,25 @@ def run(args: argparse.Namespace) -> int:
 
         print(json.dumps(plan_to_dict(result.plan, graph), indent=2))
     else:
-        _print_result(result, graph)
+        _print_result(result, graph, hw)
     if stop.is_set():
         print("fuseplan solve: interrupted; the best plan so far is shown (not proven optimal)"
               if result.status != "OPTIMAL" else "fuseplan solve: interrupted after the proof",
               file=sys.stderr)
         return 130
     return 0
+
+
+def _check_output_paths(args: argparse.Namespace) -> None:
+    """Bad destinations fail before the search, not after it."""
+    from fuseplan.models.fileio import IMAGE_SUFFIXES, check_output_path
+
+    if args.out:
+        check_output_path(args.out, what="plan JSON")
+    if args.csv:
+        check_output_path(args.csv, what="groups CSV")
+    if args.plot:
+        check_output_path(args.plot, what="drawing", suffixes=IMAGE_SUFFIXES)
 
 
 def _write_files(args: argparse.Namespace, result: SolveResult, graph: Graph, model) -> None:
@@ -130,7 +148,8 @@ def status_text(result: SolveResult) -> str:
     return result.status
 
 
-def _print_result(result: SolveResult, graph: Graph) -> None:
+def _print_result(result: SolveResult, graph: Graph, hw: HardwareConfig) -> None:
+    from fuseplan.models.hardware import estimate_time_s
     from fuseplan.models.units import format_bytes, format_mb
 
     plan = result.plan
@@ -176,4 +195,8 @@ def _print_result(result: SolveResult, graph: Graph) -> None:
         + (f"; arcs: {fmt_int(d['arcs'])}" if "arcs" in d else ""),
         f"wall time: {result.wall_time_s:.3f} s",
     ]
+    seconds = estimate_time_s(t.all_dram_bytes, hw)
+    if seconds is not None:
+        lines.insert(2, f"DRAM time at {hw.dram_bandwidth_gb_s:g} GB/s (all ops, transfer only): "
+                        f"{1e3 * seconds:.3f} ms")
     print("\n".join(lines))
