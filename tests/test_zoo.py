@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -103,19 +102,12 @@ def test_exporter_names() -> None:
         r50.op_id(name)
 
 
-# Writing random weights dominates a round trip (vgg16: ~30 s, resnet152: ~16 s); nets above
-# this many parameters round-trip only with FUSEPLAN_SLOW_TESTS=1. Their builders' code paths
-# are covered by smaller nets of the same family and by the fixture comparison above.
-ROUND_TRIP_MAX_PARAMS = 13_000_000
-
-
+# Every net round-trips, the large ones too: writing random weights dominates (vgg16 ~20 s,
+# resnet152 ~10 s), about a minute in all, well inside the CI budget.
 @pytest.mark.parametrize("name", BUILT)
 def test_round_trip_through_onnx(name: str, tmp_path: Path) -> None:
     if importlib.util.find_spec("fuseplan.models.onnx_export") is None:
         pytest.skip("fuseplan.models.onnx_export is not written yet")
-    params = zoo.build(name).total_params
-    if params > ROUND_TRIP_MAX_PARAMS and not os.environ.get("FUSEPLAN_SLOW_TESTS"):
-        pytest.skip(f"{params:,} random weights to write: set FUSEPLAN_SLOW_TESTS=1")
     from fuseplan.models.onnx_export import export_onnx
     from fuseplan.models.onnx_import import import_onnx
 
