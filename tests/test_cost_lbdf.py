@@ -24,6 +24,7 @@ from fuseplan.models.cost import (
     unfused_cost,
 )
 from fuseplan.models.errors import FusePlanError
+from fuseplan.models.graph import Graph, GraphBuilder
 
 KB = 1024
 
@@ -89,6 +90,39 @@ def test_se_block_holds_whole_maps() -> None:
     assert m.buffer_bytes(0b1111110) == 148 + 8 * 128 + 56
     # mul alone: one row of a and of s
     assert m.buffer_bytes(1 << 6) == 128 + 16
+
+
+def se_block_with_skip() -> Graph:
+    """se_block (ops 0-6, mul's output m) plus a skip: c3, a 3x3 conv 16->16 on x
+    (W = 2,320, op 7) -> u, and add(m, u) (op 8)."""
+    base = se_block()
+    g = GraphBuilder("se_block_with_skip")
+    x = g.input("x", 16, 8, 8)
+    a = g.op("c1", "Conv", [x], (16, 8, 8), params=base.ops[0].params)
+    t = g.op("gap", "GlobalAveragePool", [a], (16, 1, 1), k=8, is_global=True)
+    t = g.op("fc1", "Conv", [t], (4, 1, 1), params=base.ops[2].params)
+    t = g.op("relu", "Relu", [t], (4, 1, 1))
+    t = g.op("fc2", "Conv", [t], (16, 1, 1), params=base.ops[4].params)
+    s = g.op("sigmoid", "Sigmoid", [t], (16, 1, 1))
+    m = g.op("mul", "Mul", [a, s], (16, 8, 8))
+    u = g.op("c3", "Conv", [x], (16, 8, 8), params=16 * 16 * 9 + 16, k=3)
+    g.output(g.op("add", "Add", [m, u], (16, 8, 8)))
+    return g.build()
+
+
+def test_delay_capped_in_a_bigger_group_holds_in_any_order() -> None:
+    # one model, groups asked biggest first: the delay of x found capped at H in the big
+    # group (its paths into the mul differ by the pool) is reused only for the groups that
+    # still hold those paths. Rows of the 16x8x8 maps are 128 B.
+    m = LbdfModel(se_block_with_skip())
+    # W = 272 + 68 + 80 + 2,320; R(x) = R(a) = 8; 1-row g, f1, r1, f2, s (56 B); m, u 1 row
+    assert m.buffer_bytes(0b111111111) == 2_740 + 8 * 128 + 8 * 128 + 56 + 2 * 128 == 5_100
+    # without the pool x reaches the add by c1 -> mul (h 0) and c3 (h 2): D(x) = 2,
+    # R(x) = 3; a, m, u one row; s (16 B a row) comes from outside
+    assert m.buffer_bytes(0b111000001) == 272 + 2_320 + 3 * 128 + 3 * 128 + 16 == 3_376
+    assert m.buffer_bytes(0b1111111) == 2_524  # se_block alone
+    m.clear_cache()
+    assert m.buffer_bytes(0b111000001) == 3_376
 
 
 def test_concat_block_with_different_kernel_paths() -> None:

@@ -22,7 +22,7 @@ from fuseplan.models.graph import Graph, GraphBuilder
 
 
 @st.composite
-def graphs(draw: st.DrawFn, max_ops: int = 8) -> Graph:
+def graphs(draw: st.DrawFn, max_ops: int = 8, squeeze_excite: bool = False) -> Graph:
     g = GraphBuilder("random")
     tensors: list[int] = [g.input("x", draw(st.integers(1, 4)), draw(st.sampled_from(
         [1, 3, 4, 7, 8, 16])), draw(st.integers(1, 3)))]
@@ -34,9 +34,18 @@ def graphs(draw: st.DrawFn, max_ops: int = 8) -> Graph:
         # mostly chains (long paths into joins), sometimes branches
         src = tensors[-1] if draw(st.booleans()) else draw(st.sampled_from(tensors))
         c, h, w = g.shape(src)
-        kind = draw(st.sampled_from(["conv", "conv", "down", "up", "global", "join", "join"]))
+        kind = draw(st.sampled_from(["conv", "conv", "down", "up", "global", "join", "join"]
+                                    + ["se", "se", "se"] * squeeze_excite))
         params = draw(st.integers(0, 60))
         name = f"op{i}"
+        if kind == "se":  # squeeze-excite: pool the map whole, scale it by the result
+            gate = g.op(f"{name}_pool", "GlobalAveragePool", [src], (c, 1, 1), k=h,
+                        is_global=True)
+            inputs_of[gate] = [src]
+            tensors.append(gate)
+            tensors.append(g.op(name, "Mul", [src, gate], (c, h, w)))
+            inputs_of[tensors[-1]] = [src, gate]
+            continue
         if kind == "join":
             # mostly same-height joins (add, concat), sometimes a broadcast (SE's mul)
             same = draw(st.integers(0, 3)) > 0
@@ -267,3 +276,25 @@ def test_connectivity_and_convexity_match_networkx(graph: Graph, data: st.DataOb
         for u in outside for a in ops for c in ops
     )
     assert is_convex(graph, mask) == convex
+
+
+@settings(max_examples=150, deadline=None)
+@given(graphs(max_ops=14, squeeze_excite=True), st.data())
+def test_lbdf_one_model_matches_the_reference_over_many_groups(
+    graph: Graph, data: st.DataObject
+) -> None:
+    # one model asked about grown groups and random subsets of them, in the order drawn:
+    # what it keeps between groups (per source, op sets that cap the delay at H) must
+    # never change an answer
+    model = LbdfModel(graph)
+    mask = 1 << data.draw(st.integers(0, graph.num_ops - 1))
+    for _ in range(data.draw(st.integers(1, 12))):
+        if data.draw(st.integers(0, 3)) == 0:
+            part = sum(1 << v for v in ops_in(mask) if data.draw(st.booleans())) or mask
+            asked = part
+        else:
+            mask = _grow(graph, mask, data) or mask
+            asked = mask
+        fbeta, _ = ref_lbdf(graph, 1, asked)
+        assert model.buffer_bytes(asked) == fbeta
+        assert model.buffer_breakdown(asked).total_bytes == fbeta

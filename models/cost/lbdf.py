@@ -76,6 +76,11 @@ class LbdfModel:
         self._spread_cap = tuple(
             0 if h < 2 else (h - 2) * self._lcm // h + 1 for h in self._t_h
         )
+        # readers with k >= H(t) (a global op): R(t) = H(t) whatever the delay
+        self._t_full_readers = tuple(
+            sum(1 << v for v, k in rk if k >= h) for rk, h in zip(self._reader_k, self._t_h)
+        )
+        self._capped_by: list[list[int]] = [[] for _ in self._t_h]
         self._fork_memo: dict[int, int] = {}
         self._cache: dict[int, tuple[int, int]] = {}
         self._cache_size = cache_size
@@ -150,6 +155,9 @@ class LbdfModel:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._fork_memo.clear()
+        for witnesses in self._capped_by:
+            witnesses.clear()
 
     # ----- evaluation -----
     def _evaluate(self, mask: int) -> tuple[int, int]:
@@ -300,22 +308,40 @@ class LbdfModel:
             reach[out[v]] = seen | (1 << out[v])
         spreads = {}
         t_desc = self._t_desc
+        t_h = self._t_h
+        full_readers = self._t_full_readers
+        capped_by = self._capped_by
+        caps = self._spread_cap
+        anc = self._anc
         joins = mask & self._join_ops
         while multi:
             low = multi & -multi
             t = low.bit_length() - 1
             multi ^= low
+            if t_h[t] == 1 or mask & full_readers[t]:
+                continue  # R(t) = H(t) already
+            witnesses = capped_by[t]
+            if any(not w & ~mask for w in witnesses):
+                spreads[t] = caps[t]
+                continue
             below = mask & t_desc[t]
             last_join = (below & joins).bit_length()
-            spreads[t] = self._path_spread(below & ((1 << last_join) - 1), t)
+            spread, at = self._path_spread(below & ((1 << last_join) - 1), t)
+            spreads[t] = spread
+            if at >= 0:
+                # every superset of these ops also caps t: D(t) only grows with the group
+                if len(witnesses) >= _WITNESSES:
+                    del witnesses[0]
+                witnesses.append(below & (anc[at] | 1 << at))
         return spreads
 
-    def _path_spread(self, ops: int, source: int) -> int:
+    def _path_spread(self, ops: int, source: int) -> tuple[int, int]:
         """max over ops j of (max g - min g) over the paths from ``source`` into j's inputs,
         in the integer scale of :mod:`.tables` (D(t) = H(t) * spread / L). ``ops`` holds the
         group's ops that descend from ``source`` (no other op is on such a path), up to the
         last join among them. The pass stops once the spread reaches the source's cap: R(t)
-        is then H(t) whatever follows (the spread only grows along the pass)."""
+        is then H(t) whatever follows (the spread only grows along the pass). Returns the
+        spread and the op where it reached the cap (-1: it did not)."""
         inputs_of = self._inputs
         out = self._out
         q = self._t_q
@@ -352,10 +378,13 @@ class LbdfModel:
             if hi - lo > spread:
                 spread = hi - lo
                 if spread >= cap:
-                    return spread
+                    return spread, v
             gmax[out[v]] = ohi
             gmin[out[v]] = olo
-        return spread
+        return spread, -1
+
+
+_WITNESSES = 8  # op sets kept per source that cap its delay
 
 
 def _tensor_descendants(tables: GraphTables) -> tuple[int, ...]:
