@@ -102,8 +102,12 @@ class _Search:
                     continue
                 children.append(low)
                 head = ideal | new
+                known = best.get(head)
+                rest = estimate(head)
+                if (known is not None and g >= known) or g + rest >= limit:
+                    continue  # even a free group would not help
                 reach = g + estimate.group_floor(new)  # no cheaper way to head via new
-                if reach >= best.get(head, reach + 1) or reach + estimate(head) >= limit:
+                if (known is not None and reach >= known) or reach + rest >= limit:
                     continue
                 cost = prices.price(new)
                 if cost != INVALID:
