@@ -81,6 +81,8 @@ class LbdfModel:
             sum(1 << v for v, k in rk if k >= h) for rk, h in zip(self._reader_k, self._t_h)
         )
         self._capped_by: list[list[int]] = [[] for _ in self._t_h]
+        # D(t)'s spread depends only on the group's ops below t: memo per (t, those ops)
+        self._spread_memo: dict[tuple[int, int], int] = {}
         self._fork_memo: dict[int, int] = {}
         self._cache: dict[int, tuple[int, int]] = {}
         self._cache_size = cache_size
@@ -156,6 +158,7 @@ class LbdfModel:
     def clear_cache(self) -> None:
         self._cache.clear()
         self._fork_memo.clear()
+        self._spread_memo.clear()
         for witnesses in self._capped_by:
             witnesses.clear()
 
@@ -311,6 +314,7 @@ class LbdfModel:
         t_h = self._t_h
         full_readers = self._t_full_readers
         capped_by = self._capped_by
+        memo = self._spread_memo
         caps = self._spread_cap
         anc = self._anc
         joins = mask & self._join_ops
@@ -325,9 +329,17 @@ class LbdfModel:
                 spreads[t] = caps[t]
                 continue
             below = mask & t_desc[t]
-            last_join = (below & joins).bit_length()
-            spread, at = self._path_spread(below & ((1 << last_join) - 1), t)
+            below &= (1 << (below & joins).bit_length()) - 1  # up to the last join
+            key = (t, below)
+            known = memo.get(key)
+            if known is not None:
+                spreads[t] = known
+                continue
+            spread, at = self._path_spread(below, t)
             spreads[t] = spread
+            if len(memo) >= _SPREAD_MEMO:
+                memo.clear()
+            memo[key] = spread
             if at >= 0:
                 # every superset of these ops also caps t: D(t) only grows with the group
                 if len(witnesses) >= _WITNESSES:
@@ -385,6 +397,7 @@ class LbdfModel:
 
 
 _WITNESSES = 8  # op sets kept per source that cap its delay
+_SPREAD_MEMO = 1 << 17  # (source, ops below it) -> spread, cleared when full
 
 
 def _tensor_descendants(tables: GraphTables) -> tuple[int, ...]:
