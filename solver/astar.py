@@ -81,11 +81,14 @@ class _Search:
         room = limit - g - estimate.base(ideal) - estimate.spine.after_next_group(ideal)
         free = frontier & ~self.blocked
         # (group, ops addable to ideal + group, ops that may still join, forbidden ops)
-        stack = [(0, free, self.problem.all_ops & ~self.blocked, 0)]
+        # (group, ops addable to ideal + group, ops that may still join, forbidden ops,
+        #  W + S(In) + S(Out) of the group, the tensors it reads)
+        stack = [(0, free, self.problem.all_ops & ~self.blocked, 0, 0, 0)]
+        grow_floor = estimate.grow_floor
         while stack:
-            group, addable, allowed, banned = stack.pop()
+            group, addable, allowed, banned, floor, read = stack.pop()
             options = addable & allowed & ~banned
-            children = []
+            children: list[tuple[int, int, int]] = []
             doomed = 0
             while options:
                 low = options & -options
@@ -100,13 +103,14 @@ class _Search:
                 if not prices.under_buffer(new):
                     doomed |= low
                     continue
-                children.append(low)
+                new_floor, new_read = grow_floor(group, floor, read, low.bit_length() - 1)
+                children.append((low, new_floor, new_read))
                 head = ideal | new
                 known = best.get(head)
                 rest = estimate(head)
                 if (known is not None and g >= known) or g + rest >= limit:
                     continue  # even a free group would not help
-                reach = g + estimate.group_floor(new)  # no cheaper way to head via new
+                reach = g + new_floor  # no cheaper way to head via new
                 if (known is not None and reach >= known) or reach + rest >= limit:
                     continue
                 cost = prices.price(new)
@@ -114,7 +118,7 @@ class _Search:
                     out.append((new, cost))
             if max_ops is not None and group.bit_count() + 1 >= max_ops:
                 continue
-            for low in children:
+            for low, new_floor, new_read in children:
                 v = low.bit_length() - 1
                 new = group | low
                 whole = ideal | new
@@ -123,7 +127,8 @@ class _Search:
                     if preds[w] & ~whole == 0 and not self.blocked >> w & 1:
                         grown |= 1 << w
                 later = ~((low << 1) - 1)  # ops of higher id only: each set once
-                stack.append((new, grown, allowed & later & ~doomed, banned | forbid[v]))
+                stack.append((new, grown, allowed & later & ~doomed, banned | forbid[v],
+                              new_floor, new_read))
         return out
 
 

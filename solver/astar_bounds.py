@@ -153,6 +153,24 @@ class Estimate:
                     total += size
         return total
 
+    def grow_floor(self, group: int, floor: int, read: int, v: int) -> tuple[int, int]:
+        """``group_floor`` and the read tensors (mask over tensor ids) of ``group + v``
+        from those of ``group``, when every op of ``group`` has a lower id than ``v`` (so
+        none of v's readers is in the group and v's output leaves it)."""
+        grown = group | 1 << v
+        floor += self.weights[v]
+        if self.out_leaves[v] or self.out_readers[v]:
+            floor += self.out_size[v]
+        for x, producer, size in self.inputs[v]:
+            if producer & group:
+                p = producer.bit_length() - 1
+                if not self.out_leaves[p] and self.out_readers[p] & ~grown == 0:
+                    floor -= size  # its last reader joined: no longer leaves the group
+            elif not read >> x & 1:
+                floor += size
+            read |= 1 << x
+        return floor, read
+
     def stranded(self, group: int, may_join: int) -> int:
         """A floor on what any group grown from ``group`` (by ops of ``may_join`` only)
         adds to ``h``: each output of ``group`` read by a fusible op that can never join is
