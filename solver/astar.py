@@ -53,6 +53,7 @@ class _Search:
         self.estimate = Estimate(problem)
         self.succs = problem.succs
         self.preds = problem.preds
+        self.pred_ids = [mask_ops(p) for p in problem.preds]
         self.forbid = problem.forbid_masks
         self.blocked = problem.unfusable
         self.max_ops = problem.max_group_ops
@@ -82,13 +83,15 @@ class _Search:
         free = frontier & ~self.blocked
         # (group, ops addable to ideal + group, ops that may still join, forbidden ops)
         # (group, ops addable to ideal + group, ops that may still join, forbidden ops,
-        #  W + S(In) + S(Out) of the group, the tensors it reads)
-        stack = [(0, free, self.problem.all_ops & ~self.blocked, 0, 0, 0)]
+        #  W + S(In) + S(Out) of the group, the tensors it reads, its ops whose output has
+        #  a fusible reader outside it)
+        stack = [(0, free, self.problem.all_ops & ~self.blocked, 0, 0, 0, 0)]
         grow_floor = estimate.grow_floor
+        out_readers, preds_list = estimate.out_readers, self.pred_ids
         while stack:
-            group, addable, allowed, banned, floor, read = stack.pop()
+            group, addable, allowed, banned, floor, read, open_ops = stack.pop()
             options = addable & allowed & ~banned
-            children: list[tuple[int, int, int]] = []
+            children: list[tuple[int, int, int, int]] = []
             doomed = 0
             while options:
                 low = options & -options
@@ -97,14 +100,19 @@ class _Search:
                 self.sets += 1
                 if self.sets % CHECK_EVERY == 0 and self.deadline.expired():
                     raise _OutOfTime
-                later = allowed & ~((low << 1) - 1) & ~banned & ~forbid[low.bit_length() - 1]
-                if estimate.stranded(new, later) >= room:
+                v = low.bit_length() - 1
+                later = allowed & ~((low << 1) - 1) & ~banned & ~forbid[v]
+                new_open = open_ops | low if out_readers[v] else open_ops
+                for p in preds_list[v]:
+                    if new_open >> p & 1 and out_readers[p] & ~new == 0:
+                        new_open ^= 1 << p
+                if estimate.stranded_open(new_open, new | later) >= room:
                     continue  # every group grown from here leads to a dearer plan
                 if not prices.under_buffer(new):
                     doomed |= low
                     continue
-                new_floor, new_read = grow_floor(group, floor, read, low.bit_length() - 1)
-                children.append((low, new_floor, new_read))
+                new_floor, new_read = grow_floor(group, floor, read, v)
+                children.append((low, new_floor, new_read, new_open))
                 head = ideal | new
                 known = best.get(head)
                 rest = estimate(head)
@@ -118,7 +126,7 @@ class _Search:
                     out.append((new, cost))
             if max_ops is not None and group.bit_count() + 1 >= max_ops:
                 continue
-            for low, new_floor, new_read in children:
+            for low, new_floor, new_read, new_open in children:
                 v = low.bit_length() - 1
                 new = group | low
                 whole = ideal | new
@@ -128,7 +136,7 @@ class _Search:
                         grown |= 1 << w
                 later = ~((low << 1) - 1)  # ops of higher id only: each set once
                 stack.append((new, grown, allowed & later & ~doomed, banned | forbid[v],
-                              new_floor, new_read))
+                              new_floor, new_read, new_open))
         return out
 
 

@@ -171,6 +171,18 @@ class Estimate:
             read |= 1 << x
         return floor, read
 
+    def stranded_open(self, open_ops: int, keep: int) -> int:
+        """``stranded`` over ``open_ops`` only (the group's ops whose output has a
+        fusible reader outside it); ``keep`` = the group and the ops that may join."""
+        total = 0
+        while open_ops:
+            low = open_ops & -open_ops
+            open_ops ^= low
+            u = low.bit_length() - 1
+            if self.out_readers[u] & ~keep:
+                total += self.out_size[u] if self.out_leaves[u] else 2 * self.out_size[u]
+        return total
+
     def stranded(self, group: int, may_join: int) -> int:
         """A floor on what any group grown from ``group`` (by ops of ``may_join`` only)
         adds to ``h``: each output of ``group`` read by a fusible op that can never join is
