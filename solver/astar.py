@@ -216,12 +216,29 @@ def _best_first(search: _Search, limits: Limits, limit: float, upper: int | None
     return out
 
 
+def prepare(problem: Problem, deadline: Deadline) -> _Search:
+    """The search state (group prices, estimate), to decide with :func:`near_its_estimate`
+    and then pass to :func:`solve` without building it twice."""
+    return _Search(problem, deadline)
+
+
+def near_its_estimate(search: _Search) -> tuple[bool, int | None, int]:
+    """(whether the plan of consecutive runs is within ``PASSES_WITHIN`` of h(empty), that
+    plan's cost, h(empty)). True is the large-buffer regime: the optimum lies a few per cent
+    above the estimate, so A* expands a small part of the lattice, while walking every
+    candidate group (``ideals``) pays for the many large groups such buffers admit."""
+    upper, _ = chain_upper_bound(search.problem, search.prices)
+    start = search.estimate(0)
+    return upper is not None and upper <= start * (1 + PASSES_WITHIN), upper, start
+
+
 def solve(
     problem: Problem,
     limits: Limits,
     *,
     deadline: Deadline | None = None,
     why: str = "asked for",
+    search: _Search | None = None,
 ) -> SolveResult:
     """The optimal plan by A* over ideals (FEASIBLE with a valid bound when cut short).
 
@@ -229,7 +246,7 @@ def solve(
     least its limit; the last limit is the plan in hand, whose pass proves it optimal.
     """
     deadline = deadline or Deadline(limits)
-    search = _Search(problem, deadline)
+    search = search or _Search(problem, deadline)
     upper, upper_groups = chain_upper_bound(problem, search.prices)
     if upper is not None:
         deadline.report("astar: plan of consecutive runs", upper)

@@ -81,3 +81,19 @@ def test_hardware_bandwidth_gives_a_dram_time(capsys) -> None:
     out = capsys.readouterr().out
     total = int(out.split("DRAM traffic, all ops:")[1].split("B")[0].replace(",", ""))
     assert f"DRAM time at 4 GB/s (all ops, transfer only): {1e3 * total / 4e9:.3f} ms" in out
+
+
+def test_auto_picks_astar_at_large_buffers_on_branchy_nets(capsys) -> None:
+    # 7,109,888 B is the optimum that `--method ideals` also proves (after minutes: 1.6 M groups)
+    assert main(["solve", "googlenet", "--buffer", "2MB", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "method: astar (auto: 2,713 ideals" in out
+    assert "DRAM traffic, fusible groups: 7,109,888 B" in out and "OPTIMAL (proven)" in out
+
+
+def test_auto_on_a_wide_net_quotes_a_real_gap(capsys) -> None:
+    assert main(["solve", "wide:ops=200,width=8,seed=0", "--buffer", "256KB", "--quiet",
+                 "--time-limit", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "method: astar (auto: more than 60,000 ideals" in out
+    assert "proven within" in out  # a bound over the whole problem, not over found candidates
