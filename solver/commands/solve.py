@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_hw_arguments(parser)
     parser.add_argument(
         "--method", default="auto", choices=list(METHODS),
-        help="auto/exact: count ideals, then ideals or cpsat-partition (default auto)",
+        help="auto/exact: count ideals, then ideals or astar (see docs/solvers.md; default auto)",
     )
     parser.add_argument("--time-limit", type=float, metavar="S",
                         help="stop after S seconds (enumeration included) with the best plan")
