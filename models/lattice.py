@@ -39,34 +39,10 @@ def enumerate_ideals(graph: Graph, cap: int | None = None) -> tuple[list[int], b
 
     Returns ``(ideals, complete)``; with a ``cap``, stops once more than ``cap`` ideals have
     been found and returns ``complete=False`` (the list then holds at least ``cap`` ideals).
-    Level by level: an ideal of size j+1 is an ideal of size j plus one op whose
-    predecessors are all in it (its "frontier", kept incrementally), so each level is found
-    from the one before.
+    The ideals of :func:`ideal_lattice`, without their frontiers.
     """
-    preds = pred_masks(graph)
-    succs = graph.succs
-    n = graph.num_ops
-    start_frontier = 0
-    for v in range(n):
-        if preds[v] == 0:
-            start_frontier |= 1 << v
-    level: dict[int, int] = {0: start_frontier}
-    ideals: list[int] = [0]
-    for _ in range(n):
-        nxt: dict[int, int] = {}
-        for ideal, frontier in level.items():
-            rest = frontier
-            while rest:
-                low = rest & -rest
-                rest ^= low
-                grown = ideal | low
-                if grown not in nxt:
-                    nxt[grown] = _frontier_after(frontier, ideal, low.bit_length() - 1, succs, preds)
-        level = dict(sorted(nxt.items()))
-        ideals.extend(level)
-        if cap is not None and len(ideals) > cap:
-            return ideals, False
-    return ideals, True
+    lattice, complete = ideal_lattice(graph, cap)
+    return list(lattice), complete
 
 
 def count_ideals(graph: Graph, cap: int = 100_000) -> tuple[int, bool]:
@@ -77,7 +53,11 @@ def count_ideals(graph: Graph, cap: int = 100_000) -> tuple[int, bool]:
 
 def ideal_lattice(graph: Graph, cap: int | None = None) -> tuple[dict[int, int], bool]:
     """Every ideal mapped to its frontier (the mask of ops addable to it), the empty ideal
-    first and the ideals in order of size; ``complete=False`` when more than ``cap``."""
+    first and the ideals in order of size; ``complete=False`` when more than ``cap``.
+
+    Level by level: an ideal of size j+1 is an ideal of size j plus one op whose
+    predecessors are all in it (its frontier, kept incrementally), so each level is found
+    from the one before."""
     preds = pred_masks(graph)
     succs = graph.succs
     start_frontier = 0
