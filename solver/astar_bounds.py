@@ -257,3 +257,11 @@ def chain_upper_bound(problem: Problem, prices: GroupPrices) -> tuple[int | None
         groups.append(run)
         j = i
     return int(dist[n]), groups[::-1]
+
+
+def whole_problem_bound(problem: Problem) -> int:
+    """A lower bound on the fusible cost of every valid plan: A*'s estimate from the empty
+    ideal (weights, tensors that must be read and written, cuts the buffer forces along the
+    spine). Valid whatever part of the candidate set was enumerated, and with user
+    constraints (they only remove plans), so a method stopped early can quote a real gap."""
+    return int(Estimate(problem)(0))

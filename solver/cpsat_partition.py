@@ -55,8 +55,10 @@ def solve(
         "cycle_cuts": cuts,
         "hint_bytes": hint_cost,
     }
-    if not cands.complete:
-        bound = None  # the bound covers the candidates found, not the whole problem
+    if not cands.complete:  # CP-SAT's bound covers the candidates found, not the whole problem
+        from .astar_bounds import whole_problem_bound
+
+        bound = whole_problem_bound(problem)
     cost, chosen = best
     if cost is None:
         status_text = "INFEASIBLE" if infeasible and cands.complete else "UNKNOWN"

@@ -145,6 +145,11 @@ def solve(
                       objective=None, bound=None, details=details)
     deadline.report("ideals", cost, cost if complete else None)
     status = "OPTIMAL" if complete else "FEASIBLE"
-    bound = cost if complete else trivial_bound
+    if complete:
+        bound = cost
+    else:  # a bound over the candidates found is none for the whole problem: A*'s estimate is
+        from .astar_bounds import whole_problem_bound
+
+        bound = trivial_bound if trivial_bound is not None else whole_problem_bound(problem)
     return finish(problem, limits, deadline, method="ideals", status=status, groups=groups,
                   objective=cost, bound=bound, details=details)

@@ -96,10 +96,16 @@ def solve(
         return finish(problem, limits, deadline, method="milp", status=status_text,
                       groups=None, objective=None, bound=None, details=details)
     proven = proven and cands.complete
+    if proven:
+        bound = best_cost
+    else:  # CBC's bound is not read back, and covers only the candidates found: A*'s estimate
+        from .astar_bounds import whole_problem_bound
+
+        bound = whole_problem_bound(problem)
     return finish(problem, limits, deadline, method="milp",
                   status="OPTIMAL" if proven else "FEASIBLE",
                   groups=[cands.masks[g] for g in best], objective=best_cost,
-                  bound=best_cost if proven else None, details=details)
+                  bound=bound, details=details)
 
 
 def _cbc(**options):

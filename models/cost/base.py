@@ -100,7 +100,13 @@ class BufferBreakdown:
 
 @runtime_checkable
 class CostModel(Protocol):
-    """What a solver may ask of a cost model."""
+    """What a solver may ask of a cost model.
+
+    Solvers' bounds (``astar``, and the gap quoted when a method stops early) assume that a
+    group's F_D is at least its weights plus the bytes of the tensors it reads from and
+    writes to outside (W + S(In) + S(Out)): true of LBDF and BRR; a user's own model must
+    keep it for those bounds to hold.
+    """
 
     name: str
     graph: Graph
