@@ -75,7 +75,7 @@ def build_partition(
         for u in mask_ops(feeds):
             both = cover_bits[u] & feeding_g
             if both:
-                cliques.append((g, *_bits(both)))
+                cliques.append((g, *mask_ops(both)))
                 entries += len(cliques[-1])
     return PartitionData(
         cover=tuple(tuple(c) for c in cover), fixed=fixed, cliques=tuple(cliques)
@@ -90,14 +90,6 @@ def _bitset(indices: list[int], size: int) -> int:
         raw[i >> 3] |= 1 << (i & 7)
     return int.from_bytes(raw, "little")
 
-
-def _bits(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
 
 
 def cycle_pairs(problem: Problem, cands: CandidateSet, chosen: list[int]) -> list[tuple[int, int]]:

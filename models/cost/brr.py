@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..graph import Graph
-from .base import BufferBreakdown, GroupCost, TensorRows, WeightMode
+from .base import BufferBreakdown, GroupCost, TensorRows, WeightMode, mask_ops
 from .brr_fast import BrrFast, Compact, least_dram
 from .brr_profile import BrrProfile, ProfileData, Tiling, best_tiling, build_profile
 from .common import check_bytes_per_element, checked_mask
@@ -126,7 +126,7 @@ class BrrModel:
         n: int = prof.n_max if tiling is None else tiling.tiles
         mode: WeightMode = "streamed" if tiling is None else tiling.weights
         if mode == "resident":
-            weights = tuple((v, self._data.w[v]) for v in _ops_of(mask))
+            weights = tuple((v, self._data.w[v]) for v in mask_ops(mask))
         else:
             weights = ((prof.heaviest_op, prof.weight_max),)
         rows = []
@@ -148,12 +148,3 @@ class BrrModel:
             cache.clear()
         cache[mask] = c
         return c
-
-
-def _ops_of(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out

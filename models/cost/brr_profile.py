@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import WeightMode
+from .base import WeightMode, mask_ops
 from .tables import GraphTables
 
 
@@ -116,10 +116,10 @@ def build_profile(data: ProfileData, mask: int) -> BrrProfile:
     g = _path_weights(data, ops, outputs)
     read_rows = tuple(
         (t, data.t_h[t], -(-data.t_h[t] * g.get(t, 0) // data.lcm), data.t_row[t])
-        for t in _bits(read)
+        for t in mask_ops(read)
     )
     input_rows = tuple(e for e in read_rows if not produced >> e[0] & 1)
-    out_rows = tuple((t, data.t_h[t], data.t_row[t]) for t in _bits(outputs))
+    out_rows = tuple((t, data.t_h[t], data.t_row[t]) for t in mask_ops(outputs))
     output_bytes = sum(h * r for _, h, r in out_rows)
     n_max = max((h for _, h, _ in out_rows), default=1)
     return BrrProfile(
@@ -140,7 +140,7 @@ def build_profile(data: ProfileData, mask: int) -> BrrProfile:
 def _scan(data: ProfileData, mask: int) -> tuple[list[int], int, int, int, int, int, int]:
     """The group's ops, sum W, max W and its op, and the read, produced and Out tensor
     masks."""
-    ops = _bits(mask)
+    ops = mask_ops(mask)
     w_sum = sum(data.w[v] for v in ops)
     heaviest = max(ops, key=lambda v: data.w[v])
     read = produced = outputs = 0
@@ -170,14 +170,6 @@ def _path_weights(data: ProfileData, ops: list[int], outputs: int) -> dict[int, 
     return g
 
 
-def _bits(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
-
 
 def best_tiling(prof: BrrProfile, buffer_bytes: int) -> tuple[int, WeightMode, int]:
     """(n, mode, D) per the tie rule; the group must fit (F_beta < buffer)."""
@@ -204,5 +196,3 @@ def _tile_bytes(
     for _, h, r in outputs:
         total += -(-h // n) * r
     return total
-
-

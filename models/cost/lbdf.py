@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..graph import Graph
-from .base import BufferBreakdown, GroupCost, TensorRows
+from .base import BufferBreakdown, GroupCost, TensorRows, mask_ops
 from .common import check_bytes_per_element, checked_mask, group_tensors
 from .tables import GraphTables, chunk_table, tables_for
 
@@ -134,7 +134,7 @@ class LbdfModel:
         use does not depend on it)."""
         mask = checked_mask(self.graph, group)
         rows = self.rows(mask)
-        weights = tuple((v, self._w[v]) for v in _ops_of(mask))
+        weights = tuple((v, self._w[v]) for v in mask_ops(mask))
         tensors = tuple(
             TensorRows(t, rows[t], self._t_row[t], "read") for t in sorted(rows)
         )
@@ -146,7 +146,7 @@ class LbdfModel:
         of :meth:`buffer_bytes` must agree with it)."""
         mask = checked_mask(self.graph, group)
         kmax: dict[int, int] = {}
-        for v in _ops_of(mask):
+        for v in mask_ops(mask):
             for x, k in self._inputs[v]:
                 kmax[x] = max(k, kmax.get(x, 0))
         rows = {x: min(k, self._t_h[x]) for x, k in kmax.items()}
@@ -422,12 +422,3 @@ def _reader_kernels(tables: GraphTables) -> tuple[tuple[tuple[int, int], ...], .
         for x, k in rec.inputs:
             readers[x].append((v, k))
     return tuple(tuple(r) for r in readers)
-
-
-def _ops_of(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
