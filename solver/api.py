@@ -26,14 +26,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # name -> (module under fuseplan.solver, one-line description)
 METHODS: dict[str, tuple[str, str]] = {
-    "auto": ("auto", "count ideals, then ideals or cpsat-partition (default)"),
-    "exact": ("auto", "another name for auto"),
-    "ideals": ("ideals", "shortest path over the ideal lattice (dynamic programming)"),
-    "cpsat": ("cpsat", "CP-SAT: flow over ideals when they are few, else set partition"),
-    "cpsat-flow": ("cpsat_flow", "CP-SAT flow over the ideal lattice, one Boolean per arc"),
-    "cpsat-partition": ("cpsat_partition", "CP-SAT set partition over candidate groups"),
-    "milp": ("milp", "PuLP/CBC set partition over candidate groups (cross-check)"),
-    "astar": ("astar", "best-first search over ideals, groups listed only where needed"),
+    "auto": ("exact.auto", "count ideals, then ideals or cpsat-partition (default)"),
+    "exact": ("exact.auto", "another name for auto"),
+    "ideals": ("exact.ideals", "shortest path over the ideal lattice (dynamic programming)"),
+    "cpsat": ("exact.cpsat", "CP-SAT: flow over ideals when they are few, else set partition"),
+    "cpsat-flow": ("exact.cpsat_flow", "CP-SAT flow over the ideal lattice, one Boolean per arc"),
+    "cpsat-partition": ("exact.cpsat_partition", "CP-SAT set partition over candidate groups"),
+    "milp": ("exact.milp", "PuLP/CBC set partition over candidate groups (cross-check)"),
+    "astar": ("exact.astar", "best-first search over ideals, groups listed only where needed"),
 }
 
 

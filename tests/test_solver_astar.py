@@ -12,9 +12,9 @@ from fuseplan.models.cost.base import as_mask, mask_ops
 from fuseplan.models.lattice import enumerate_ideals
 from fuseplan.models.validate import check_plan
 from fuseplan.models.zoo import build
-from fuseplan.solver import astar, ideals
+from fuseplan.solver.exact import astar, ideals
 from fuseplan.solver.api import solve_net
-from fuseplan.solver.astar_bounds import Estimate
+from fuseplan.solver.bounds import Estimate
 from fuseplan.solver.problem import Limits, make_problem
 
 BUFFERS = (700, 1_500, 3_000, 8_000)
@@ -122,7 +122,7 @@ def test_estimate_never_exceeds_the_cost_to_go(scheme: str) -> None:
     ideal_list, _ = enumerate_ideals(graph)
     # cost-to-go by a plain backward shortest path over ideal differences
     to_go = {full: 0}
-    from fuseplan.solver.astar_bounds import INVALID, GroupPrices
+    from fuseplan.solver.exact.astar_prices import INVALID, GroupPrices
 
     prices = GroupPrices(problem)
     for ideal in sorted(ideal_list, key=lambda m: -m.bit_count()):

@@ -67,7 +67,7 @@ def test_ideal_counts() -> None:
 
 
 def test_chain_plan_is_valid_and_not_better_than_optimum() -> None:
-    from fuseplan.solver import ideals
+    from fuseplan.solver.exact import ideals
     from fuseplan.solver.problem import Limits
 
     graph = build("resnet18")

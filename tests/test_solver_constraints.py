@@ -10,7 +10,7 @@ from fuseplan.models.cost.base import as_mask, mask_ops
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import GraphBuilder
 from fuseplan.models.validate import check_plan
-from fuseplan.solver import cpsat_flow, cpsat_partition, ideals, milp
+from fuseplan.solver.exact import cpsat_flow, cpsat_partition, ideals, milp
 from fuseplan.solver.api import solve_net
 from fuseplan.solver.problem import Limits, make_problem
 
@@ -169,7 +169,7 @@ def test_smaller_buffer_plan_is_valid_at_the_full_buffer() -> None:
     from fuseplan.models.lattice import ideal_lattice
     from fuseplan.models.zoo import build
     from fuseplan.solver.progress import Deadline
-    from fuseplan.solver.warm_start import price_at, smaller_buffer_plans
+    from fuseplan.solver.exact.warm_start import price_at, smaller_buffer_plans
 
     graph = build("resnet18")
     model = make_cost_model("lbdf", graph, 1)
@@ -193,7 +193,7 @@ def test_time_limit_is_honoured_on_a_wide_net() -> None:
 
     from fuseplan.models.cost import make_cost_model
     from fuseplan.models.load import load_graph
-    from fuseplan.solver.astar_bounds import whole_problem_bound
+    from fuseplan.solver.bounds import whole_problem_bound
     from fuseplan.solver.problem import make_problem
 
     start = time.perf_counter()
@@ -212,7 +212,7 @@ def test_time_limit_is_honoured_on_a_wide_net() -> None:
 def test_ideals_stopped_early_quotes_a_gap_against_the_whole_problem() -> None:
     from fuseplan.models.cost import make_cost_model
     from fuseplan.models.load import load_graph
-    from fuseplan.solver.astar_bounds import whole_problem_bound
+    from fuseplan.solver.bounds import whole_problem_bound
     from fuseplan.solver.problem import make_problem
 
     result = solve_net("googlenet", buffer_bytes=1024 * 1024, scheme="brr", method="ideals",

@@ -9,7 +9,7 @@ import pytest
 from brute_force import ToyModel, brute_force_optimum, random_dag
 from fuseplan.models.cost import make_cost_model
 from fuseplan.models.validate import check_plan
-from fuseplan.solver import cpsat_flow, cpsat_partition, ideals, milp
+from fuseplan.solver.exact import cpsat_flow, cpsat_partition, ideals, milp
 from fuseplan.solver.problem import Limits, make_problem
 
 BUFFERS = (700, 1_500, 3_000, 8_000)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .candidates import enumerate_candidates
-from .problem import Limits, Problem
-from .progress import Deadline
+from ..candidates import enumerate_candidates
+from ..problem import Limits, Problem
+from ..progress import Deadline
 
 LEVELS = (8, 4, 2)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from fuseplan.models.lattice import ideal_lattice
 
 from . import cpsat_flow, cpsat_partition
-from .problem import Limits, Problem
-from .progress import Deadline
-from .result import SolveResult
+from ..problem import Limits, Problem
+from ..progress import Deadline
+from ..result import SolveResult
 
 FLOW_CAP = 20_000
 

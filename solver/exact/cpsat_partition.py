@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
-from .candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..problem import Limits, Problem
+from ..progress import Deadline, StopWatcher
+from ..result import SolveResult, finish
 from .partition_model import build_partition, cycle_pairs, is_exact_cover
-from .problem import Limits, Problem
-from .progress import Deadline, StopWatcher
-from .result import SolveResult, finish
 
 MAX_ROUNDS = 200
 
@@ -56,7 +56,7 @@ def solve(
         "hint_bytes": hint_cost,
     }
     if not cands.complete:  # CP-SAT's bound covers the candidates found, not the whole problem
-        from .astar_bounds import whole_problem_bound
+        from ..bounds import whole_problem_bound
 
         bound = whole_problem_bound(problem)
     cost, chosen = best

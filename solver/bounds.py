@@ -1,6 +1,6 @@
-"""What the best-first search (``solver/astar.py``) needs besides the search itself: the
-group prices memoised by mask, the admissible estimate of the cost still to pay from an
-ideal, and a quick first plan (the upper bound).
+"""Lower bounds valid for the whole problem: the admissible estimate of the cost still to pay
+from an ideal, used by A* (``solver/exact/astar.py``), and from the empty ideal, quoted by
+every method stopped early.
 
 Estimate ``h(I)`` of the fusible cost of completing ideal ``I`` (every group of the
 completion is made of fusible ops outside ``I``; unfusable singletons cost 0):
@@ -14,7 +14,7 @@ The three sets are disjoint, and every group's F_D is at least W + S(In) + S(Out
 contract schemes (BRR: ``min(nH, H + (n-1) halo) >= H``), so this base never overestimates;
 it is also consistent (``base(I) <= F_D(G) + base(I + G)``: what leaves it with ``G`` is G's
 weights, tensors of In(G) and tensors of Out(G)). ``h`` adds the spine cuts
-(``astar_chain.SpineCuts``), still admissible but not always consistent. A user's cost
+(``spine_cuts.SpineCuts``), still admissible but not always consistent. A user's cost
 model must keep F_D >= W + S(In) + S(Out) for the estimate to be a bound.
 """
 
@@ -22,63 +22,8 @@ from __future__ import annotations
 
 from fuseplan.models.cost.base import mask_ops
 
-from .astar_chain import SpineCuts
 from .problem import Problem
-
-INVALID = -1
-
-
-class GroupPrices:
-    """Per mask: whether ``buffer_lower_bound`` stays below the buffer, and the fusible F_D
-    of a valid group (weakly connected, fits, allowed by the user) or ``INVALID``."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        self.beta = problem.buffer_bytes
-        self.model = problem.model
-        self.nbr = [p | s for p, s in zip(problem.preds, problem.succs)]
-        self.constrained = bool(problem.pins or problem.forbids)
-        self.below: dict[int, bool] = {}
-        self.cost: dict[int, int] = {}
-        self.evaluated = 0
-
-    def under_buffer(self, mask: int) -> bool:
-        """``buffer_lower_bound(mask) < beta``: False means no superset fits either."""
-        ok = self.below.get(mask)
-        if ok is None:
-            ok = self.model.buffer_lower_bound(mask) < self.beta
-            self.below[mask] = ok
-        return ok
-
-    def price(self, mask: int) -> int:
-        """F_D of ``mask`` as a group, or INVALID (not connected, not allowed, no fit)."""
-        cost = self.cost.get(mask)
-        if cost is None:
-            cost = self._price(mask)
-            self.cost[mask] = cost
-        return cost
-
-    def _price(self, mask: int) -> int:
-        if not self._connected(mask):
-            return INVALID
-        if self.constrained and not self.problem.group_allowed(mask):
-            return INVALID
-        self.evaluated += 1
-        cost = self.model.dram_bytes(mask, self.beta)
-        return INVALID if cost is None else int(cost)
-
-    def _connected(self, mask: int) -> bool:
-        low = mask & -mask
-        reached = low
-        todo = low
-        nbr = self.nbr
-        while todo:
-            bit = todo & -todo
-            todo ^= bit
-            new = nbr[bit.bit_length() - 1] & mask & ~reached
-            reached |= new
-            todo |= new
-        return reached == mask
+from .spine_cuts import SpineCuts
 
 
 class Estimate:
@@ -219,44 +164,6 @@ class Estimate:
                 h += size
         self.base_memo[ideal] = h
         return h
-
-
-def chain_upper_bound(problem: Problem, prices: GroupPrices) -> tuple[int | None, list[int]]:
-    """The best plan whose groups are runs of consecutive op ids (a topological order, so
-    every run is convex and every prefix an ideal): (fusible cost, group masks), or
-    (None, []) when pins or forbids leave no such plan."""
-    n = problem.num_ops
-    unfusable = problem.unfusable
-    inf = float("inf")
-    dist: list[float] = [inf] * (n + 1)
-    back: list[tuple[int, int]] = [(-1, 0)] * (n + 1)
-    dist[0] = 0
-    for i in range(n):
-        if dist[i] == inf:
-            continue
-        if unfusable >> i & 1:
-            if dist[i] < dist[i + 1]:
-                dist[i + 1], back[i + 1] = dist[i], (i, 1 << i)
-            continue
-        run = 0
-        for j in range(i, n):
-            if unfusable >> j & 1:
-                break
-            run |= 1 << j
-            if not prices.under_buffer(run):
-                break
-            cost = prices.price(run)
-            if cost != INVALID and dist[i] + cost < dist[j + 1]:
-                dist[j + 1], back[j + 1] = dist[i] + cost, (i, run)
-    if dist[n] == inf:
-        return None, []
-    groups = []
-    j = n
-    while j:
-        i, run = back[j]
-        groups.append(run)
-        j = i
-    return int(dist[n]), groups[::-1]
 
 
 def whole_problem_bound(problem: Problem) -> int:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 from fuseplan.models.cost.base import mask_ops
 
-from .candidates import CandidateSet
-from .problem import Problem
-from .progress import Deadline
+from ..candidates import CandidateSet
+from ..problem import Problem
+from ..progress import Deadline
 
 
 @dataclass(frozen=True)

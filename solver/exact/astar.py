@@ -2,8 +2,8 @@
 
 The same lattice as ``ideals`` (a plan is a chain of ideals, each group the difference of
 two consecutive ones), searched from the empty ideal with A*: ``g(I)`` the cheapest fusible
-cost found to reach ideal ``I``, ``h(I)`` the admissible estimate of ``astar_bounds`` (base
-terms plus the cuts the buffer forces along the spine, ``astar_chain``). It need not be
+cost found to reach ideal ``I``, ``h(I)`` the admissible estimate of ``solver/bounds.py`` (base
+terms plus the cuts the buffer forces along the spine, ``solver/spine_cuts.py``). It need not be
 consistent, so an ideal reached again more cheaply is reopened. An ideal is expanded only
 when ``g + h`` is below every other open ideal's and below the pass limit (at most the cost
 of a plan in hand: the best plan of runs of consecutive ops), so at large buffers most of
@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 
 from fuseplan.models.cost.base import mask_ops
 
-from .astar_bounds import INVALID, Estimate, GroupPrices, chain_upper_bound
-from .problem import Limits, Problem
-from .progress import Deadline
-from .result import SolveResult, finish
+from ..bounds import Estimate
+from ..problem import Limits, Problem
+from ..progress import Deadline
+from ..result import SolveResult, finish
+from .astar_prices import INVALID, GroupPrices, chain_upper_bound
 
 CHECK_EVERY = 4096  # sets listed between two looks at the clock
 

@@ -15,10 +15,10 @@ import time
 
 from fuseplan.models.lattice import ideal_lattice
 
-from .candidates import CandidateSet, chain_plan, enumerate_candidates
-from .problem import Limits, Problem
-from .progress import Deadline
-from .result import SolveResult, finish
+from ..candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..problem import Limits, Problem
+from ..progress import Deadline
+from ..result import SolveResult, finish
 
 IDEAL_CAP = 200_000
 GRACE_S = 1.0
@@ -148,7 +148,7 @@ def solve(
     if complete:
         bound = cost
     else:  # a bound over the candidates found is none for the whole problem: A*'s estimate is
-        from .astar_bounds import whole_problem_bound
+        from ..bounds import whole_problem_bound
 
         bound = trivial_bound if trivial_bound is not None else whole_problem_bound(problem)
     return finish(problem, limits, deadline, method="ideals", status=status, groups=groups,

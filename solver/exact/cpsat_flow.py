@@ -13,11 +13,11 @@ from __future__ import annotations
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.lattice import ideal_lattice
 
-from .candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..problem import Limits, Problem
+from ..progress import Deadline, StopWatcher
+from ..result import SolveResult, finish
 from .ideals import lattice_arcs
-from .problem import Limits, Problem
-from .progress import Deadline, StopWatcher
-from .result import SolveResult, finish
 
 FLOW_IDEAL_CAP = 60_000
 

@@ -6,11 +6,11 @@ optimality, so a plan stopped early is FEASIBLE without a gap.
 
 from __future__ import annotations
 
-from .candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..problem import Limits, Problem
+from ..progress import Deadline
+from ..result import SolveResult, finish
 from .partition_model import build_partition, cycle_pairs, is_exact_cover
-from .problem import Limits, Problem
-from .progress import Deadline
-from .result import SolveResult, finish
 
 MAX_ROUNDS = 200
 
@@ -99,7 +99,7 @@ def solve(
     if proven:
         bound = best_cost
     else:  # CBC's bound is not read back, and covers only the candidates found: A*'s estimate
-        from .astar_bounds import whole_problem_bound
+        from ..bounds import whole_problem_bound
 
         bound = whole_problem_bound(problem)
     return finish(problem, limits, deadline, method="milp",

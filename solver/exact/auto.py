@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from fuseplan.models.lattice import ideal_lattice
 
-from .problem import Limits, Problem
-from .progress import Deadline
-from .result import SolveResult
+from ..problem import Limits, Problem
+from ..progress import Deadline
+from ..result import SolveResult
 
 AUTO_IDEAL_CAP = 60_000
 FEW_IDEALS = 1_000  # at most this many: ideals, without looking further
