@@ -1,19 +1,20 @@
 """One group's cost explained: what `fuseplan cost --group` prints.
 
-:func:`group_report` gathers the group's structure (connected, convex), its cost at a buffer,
-what fills its buffer (weights and rows held per tensor, from the model's
-``buffer_breakdown`` when it has one) and, when it does not fit, by how much and what takes
-the most room.
+:func:`group_report` gathers the group's verdict (``check_group``: connected, convex, fits),
+its cost at a buffer, what fills its buffer (weights and rows held per tensor, from the
+model's ``buffer_breakdown`` when it has one) and, when it does not fit, by how much and what
+takes the most room.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cost.base import BufferBreakdown, CostModel, GroupCost, mask_ops
-from .cost.common import is_convex, is_weakly_connected, unfused_cost
+from .cost.base import BufferBreakdown, CostModel, GroupCost
+from .cost.common import unfused_cost
 from .errors import FusePlanError
 from .graph import Graph
+from .group import GroupCheck, check_group
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,10 @@ class BufferItem:
 
 @dataclass(frozen=True)
 class GroupReport:
-    ops: tuple[int, ...]
-    buffer_bytes: int
-    connected: bool
-    convex: bool
+    """A group's verdict (:class:`~fuseplan.models.group.GroupCheck`), its cost at the buffer
+    and what fills its buffer."""
+
+    check: GroupCheck
     cost: GroupCost
     items: tuple[BufferItem, ...]  # largest first; empty when the model gives no breakdown
     breakdown_tiles: int | None
@@ -41,24 +42,42 @@ class GroupReport:
     unfused: GroupCost | None  # a single op that does not fit: its unfused cost
 
     @property
+    def ops(self) -> tuple[int, ...]:
+        return self.check.ops
+
+    @property
+    def buffer_bytes(self) -> int:
+        return self.check.capacity_bytes
+
+    @property
+    def connected(self) -> bool:
+        return self.check.connected
+
+    @property
+    def convex(self) -> bool:
+        return self.check.convex
+
+    @property
     def fits(self) -> bool:
-        return self.cost.buffer_bytes < self.buffer_bytes
+        return self.check.fits
 
     @property
     def valid(self) -> bool:
-        """A plan may use it: connected and fits (convexity matters for the plan's order)."""
-        return self.connected and self.fits
+        """A plan may use it as a group: weakly connected, convex and fits (``check_group``).
+        A single op that does not fit is not valid, though a plan holds it as an unfusable
+        singleton."""
+        return self.check.valid
 
     @property
     def excess_bytes(self) -> int:
         """F_beta minus the buffer, when positive (a group with F_beta == buffer has no excess
         and still does not fit: the rule is strict)."""
-        return max(0, self.cost.buffer_bytes - self.buffer_bytes)
+        return self.check.excess_bytes
 
     @property
     def least_buffer_bytes(self) -> int:
         """The smallest buffer this group fits: F_beta + 1."""
-        return self.cost.buffer_bytes + 1
+        return self.check.need_bytes + 1
 
 
 def parse_group_ops(graph: Graph, text: str) -> list[int]:
@@ -82,17 +101,16 @@ def parse_group_ops(graph: Graph, text: str) -> list[int]:
 
 def group_report(model: CostModel, ops: list[int], buffer_bytes: int) -> GroupReport:
     graph = model.graph
-    mask = sum(1 << v for v in set(ops))
+    check = check_group(model, ops, buffer_bytes)
+    mask = check.mask
     cost = model.group_cost(mask, buffer_bytes)
     breakdown = _breakdown(model, mask, buffer_bytes)
     unfused = None
-    if len(set(ops)) == 1 and cost.buffer_bytes >= buffer_bytes:
-        unfused = unfused_cost(graph, ops[0], model.bytes_per_element, buffer_bytes=cost.buffer_bytes)
+    if len(check.ops) == 1 and not check.fits:
+        unfused = unfused_cost(graph, check.ops[0], model.bytes_per_element,
+                               buffer_bytes=check.need_bytes)
     return GroupReport(
-        ops=tuple(mask_ops(mask)),
-        buffer_bytes=buffer_bytes,
-        connected=is_weakly_connected(graph, mask),
-        convex=is_convex(graph, mask),
+        check=check,
         cost=cost,
         items=_items(graph, breakdown) if breakdown else (),
         breakdown_tiles=breakdown.tiles if breakdown else None,

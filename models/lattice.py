@@ -9,17 +9,7 @@ chain-like CNN, exploding with width.
 from __future__ import annotations
 
 from .graph import Graph
-
-
-def pred_masks(graph: Graph) -> list[int]:
-    """Per op id, the bitmask of its direct predecessors."""
-    masks = []
-    for preds in graph.preds:
-        m = 0
-        for p in preds:
-            m |= 1 << p
-        masks.append(m)
-    return masks
+from .group import pred_masks
 
 
 def _frontier_after(

@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from .cost.base import CostModel, as_mask
-from .cost.common import is_convex, is_weakly_connected, lower_bound_bytes
+from .cost.common import lower_bound_bytes
+from .group import check_group
 from .errors import FusePlanError
 from .graph import Graph
 from .plan import Plan, PlanGroup
@@ -157,18 +158,19 @@ def _group_failures(
     name = _name(graph, i, group)
     mask = as_mask(group.ops)
     out = []
-    if not is_weakly_connected(graph, mask):
+    check = check_group(model, mask, plan.buffer_bytes)
+    if not check.connected:
         out.append(f"{name}: connected: the group is not weakly connected")
-    if not is_convex(graph, mask):
+    if not check.convex:
         out.append(f"{name}: convex: a path leaves the group and comes back")
     fresh = price_group(model, mask, plan.buffer_bytes)
-    need = model.buffer_bytes(mask)
+    need = check.need_bytes
     if group.fusible and not fresh.fusible:
         out.append(
             f"{name}: unfusable: op {graph.ops[group.ops[0]].name!r} needs {need:,} B >= buffer "
             f"{plan.buffer_bytes:,} B even alone but is marked fusible"
         )
-    elif group.fusible and need >= plan.buffer_bytes:
+    elif group.fusible and not check.fits:
         out.append(f"{name}: fits: F_beta {need:,} B >= buffer {plan.buffer_bytes:,} B")
     elif not group.fusible and len(group.ops) != 1:
         out.append(f"{name}: unfusable: a group marked unfusable must be a single op")

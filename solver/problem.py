@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from fuseplan.models.cost.base import CostModel, mask_ops
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph
-from fuseplan.models.lattice import pred_masks
+from fuseplan.models.group import graph_masks, hull_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import threading
@@ -61,40 +61,29 @@ class Problem:
         return (1 << self.graph.num_ops) - 1
 
     @cached_property
-    def preds(self) -> list[int]:
+    def preds(self) -> tuple[int, ...]:
         """Per op, the mask of its direct predecessors."""
-        return pred_masks(self.graph)
+        return graph_masks(self.graph).pred_mask
 
     @cached_property
-    def succs(self) -> list[int]:
+    def succs(self) -> tuple[int, ...]:
         """Per op, the mask of its direct successors."""
-        out = [0] * self.num_ops
-        for v, p in enumerate(self.preds):
-            for u in mask_ops(p):
-                out[u] |= 1 << v
-        return out
+        return graph_masks(self.graph).succ_mask
 
     @cached_property
-    def ancestors(self) -> list[int]:
+    def neighbours(self) -> tuple[int, ...]:
+        """Per op, the mask of its direct predecessors and successors."""
+        return graph_masks(self.graph).nbr_mask
+
+    @cached_property
+    def ancestors(self) -> tuple[int, ...]:
         """Per op, the mask of its strict ancestors."""
-        anc = [0] * self.num_ops
-        for v in range(self.num_ops):
-            m = self.preds[v]
-            for u in mask_ops(self.preds[v]):
-                m |= anc[u]
-            anc[v] = m
-        return anc
+        return graph_masks(self.graph).anc_mask
 
     @cached_property
-    def descendants(self) -> list[int]:
+    def descendants(self) -> tuple[int, ...]:
         """Per op, the mask of its strict descendants."""
-        desc = [0] * self.num_ops
-        for v in reversed(range(self.num_ops)):
-            m = self.succs[v]
-            for w in mask_ops(self.succs[v]):
-                m |= desc[w]
-            desc[v] = m
-        return desc
+        return graph_masks(self.graph).desc_mask
 
     @cached_property
     def forbid_masks(self) -> list[int]:
@@ -110,11 +99,7 @@ class Problem:
 
     def hull(self, mask: int) -> int:
         """The smallest convex set containing ``mask``."""
-        anc = desc = 0
-        for v in mask_ops(mask):
-            anc |= self.ancestors[v]
-            desc |= self.descendants[v]
-        return mask | (anc & desc)
+        return hull_in(mask, self.ancestors, self.descendants)
 
     def group_allowed(self, mask: int) -> bool:
         """The user's constraints on one candidate group (pins whole or absent, forbids,

@@ -13,7 +13,6 @@ from cost_graphs import (
     upsample_block,
 )
 
-import fuseplan.models.cost as cost_package
 from fuseplan.models.cost import (
     SCHEMES,
     CostModel,
@@ -22,6 +21,7 @@ from fuseplan.models.cost import (
     make_cost_model,
     register_scheme,
     unfused_cost,
+    unregister_scheme,
 )
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph, GraphBuilder
@@ -200,4 +200,4 @@ def test_factory_registry_and_errors() -> None:
         assert "lbdf2" in SCHEMES
         assert make_cost_model("lbdf2", graph).buffer_bytes(0b11) == 2 * 7_712
     finally:
-        del cost_package._FACTORIES["lbdf2"]
+        unregister_scheme("lbdf2")

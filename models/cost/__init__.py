@@ -10,13 +10,25 @@ A model of your own plugs in the same way: any object with the :class:`CostModel
 methods, made by a factory ``(graph, bytes_per_element) -> CostModel``::
 
     from fuseplan.models.cost import LbdfModel, register_scheme
+    from fuseplan.models.group import mask_ops
 
-    class HalfWeights(LbdfModel):            # e.g. weights compressed 2:1 on chip
+    class HalfWeights(LbdfModel):            # weights compressed 2:1 on chip
         name = "lbdf-half"
-        ...
+
+        def buffer_bytes(self, group: int) -> int:
+            weights = sum(self.graph.ops[v].params for v in mask_ops(group))
+            weights *= self.bytes_per_element
+            return super().buffer_bytes(group) - weights + -(-weights // 2)
 
     register_scheme("lbdf-half", HalfWeights)
     make_cost_model("lbdf-half", graph)      # solvers take it like the built-in ones
+
+Subclassing :class:`LbdfModel` and redefining ``buffer_bytes`` is the supported way to change
+LBDF's buffer rule: the fit in ``dram_bytes``, ``group_cost`` and ``buffer_lower_bound`` then
+follow the new F_beta, which must stay monotone (it never drops when an op joins a group)
+unless ``buffer_lower_bound`` is redefined too. BRR chooses its buffer and its traffic in one
+tiling, so a BRR variant implements the whole :class:`CostModel` protocol. Every registered
+scheme must pass the conformance test (``tests/test_cost_conformance.py``).
 
 ``SCHEMES`` is a live view of the registered names (built-in: ``lbdf``, ``brr``).
 """
@@ -29,13 +41,8 @@ from ..errors import FusePlanError
 from ..graph import Graph
 from .base import BufferBreakdown, CostModel, GroupCost, TensorRows, as_mask, mask_ops
 from .brr import BrrModel
-from .common import (
-    check_bytes_per_element,
-    is_convex,
-    is_weakly_connected,
-    lower_bound_bytes,
-    unfused_cost,
-)
+from ..group import is_convex, is_weakly_connected  # re-exported: defined in models/group.py
+from .common import check_bytes_per_element, lower_bound_bytes, unfused_cost
 from .lbdf import LbdfModel
 
 CostModelFactory = Callable[[Graph, int], CostModel]
@@ -52,6 +59,14 @@ def register_scheme(name: str, factory: CostModelFactory) -> None:
             f"register_scheme needs a non-empty name and a callable factory (got {name!r})"
         )
     _FACTORIES[key] = factory
+
+
+def unregister_scheme(name: str) -> None:
+    """Removes a scheme added by :func:`register_scheme` (the built-in ones stay)."""
+    key = name.strip().lower()
+    if key in ("lbdf", "brr"):
+        raise FusePlanError(f"the built-in scheme {key!r} cannot be unregistered")
+    _FACTORIES.pop(key, None)
 
 
 def make_cost_model(scheme: str, graph: Graph, bytes_per_element: int = 1) -> CostModel:
@@ -80,5 +95,6 @@ __all__ = [
     "make_cost_model",
     "mask_ops",
     "register_scheme",
+    "unregister_scheme",
     "unfused_cost",
 ]

@@ -16,28 +16,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from ..graph import Graph
+from ..group import as_mask, mask_ops  # re-exported: defined in models/group.py
 
 WeightMode = Literal["resident", "streamed"]
-
-
-def as_mask(ops: int | Iterable[int]) -> int:
-    """A group as a bitmask over op ids (an int is taken as a mask already)."""
-    if isinstance(ops, int):
-        return ops
-    mask = 0
-    for v in ops:
-        mask |= 1 << v
-    return mask
-
-
-def mask_ops(mask: int) -> list[int]:
-    """The op ids of a bitmask, ascending (= topological order)."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
 
 
 @dataclass(frozen=True, slots=True)

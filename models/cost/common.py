@@ -1,8 +1,7 @@
 """Helpers shared by the cost models, the validator and the solvers.
 
-Sizes follow docs/cost-models.md: ``S(t) = C*H*W*b``, one row ``r(t) = C*W*b``. Group checks
-(:func:`is_weakly_connected`, :func:`is_convex`) are bitmask operations over per-graph tables,
-cheap enough to call for every candidate group.
+Sizes follow docs/cost-models.md: ``S(t) = C*H*W*b``, one row ``r(t) = C*W*b``. A group's
+structure and fit are checked in ``models/group.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from dataclasses import dataclass
 
 from ..errors import FusePlanError
 from ..graph import Graph, Tensor
-from .base import GroupCost, as_mask, mask_ops
+from ..group import as_mask, mask_ops
+from .base import GroupCost
 from .tables import tables_for
 
 
@@ -85,16 +85,9 @@ def group_tensors(graph: Graph, mask: int) -> GroupTensors:
         if rec.out_readers & ~mask or rec.out_is_net_output:
             outputs |= 1 << rec.out
         m ^= low
-    return GroupTensors(_ids(read & ~produced), _ids(outputs), _ids(read))
-
-
-def _ids(mask: int) -> tuple[int, ...]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return tuple(out)
+    return GroupTensors(
+        tuple(mask_ops(read & ~produced)), tuple(mask_ops(outputs)), tuple(mask_ops(read))
+    )
 
 
 def unfused_cost(
@@ -132,14 +125,3 @@ def lower_bound_bytes(graph: Graph, bytes_per_element: int = 1) -> int:
     total += sum(tensor_bytes(graph.tensors[t], b) for t in graph.inputs)
     total += sum(tensor_bytes(graph.tensors[t], b) for t in graph.outputs)
     return total
-
-
-def is_weakly_connected(graph: Graph, mask: int) -> bool:
-    """True when the ops of ``mask`` are one piece over producer-consumer edges (an empty
-    group is not)."""
-    return tables_for(graph).is_weakly_connected(mask)
-
-
-def is_convex(graph: Graph, mask: int) -> bool:
-    """True when no path between two ops of the group passes through an op outside it."""
-    return tables_for(graph).is_convex(mask)

@@ -86,6 +86,9 @@ class LbdfModel:
         self._fork_memo: dict[int, int] = {}
         self._cache: dict[int, tuple[int, int]] = {}
         self._cache_size = cache_size
+        # A subclass that redefines buffer_bytes (the documented way to extend this model)
+        # has its F_beta used everywhere: the fit in dram_bytes, group_cost, the lower bound.
+        self._own_fbeta = type(self).buffer_bytes is not LbdfModel.buffer_bytes
 
     # ----- the CostModel protocol -----
     def buffer_bytes(self, group: int) -> int:
@@ -96,7 +99,11 @@ class LbdfModel:
         return hit[0]
 
     def buffer_lower_bound(self, group: int) -> int:
-        """F_beta itself: it never drops when an op is added to a group."""
+        """F_beta itself: it never drops when an op is added to a group. A subclass that
+        redefines :meth:`buffer_bytes` gets its own F_beta here, so it must keep it monotone
+        too, or redefine this method with a bound that is."""
+        if self._own_fbeta:
+            return self.buffer_bytes(group)
         hit = self._cache.get(group)
         if hit is None:
             hit = self._evaluate(group)
@@ -107,13 +114,16 @@ class LbdfModel:
         hit = self._cache.get(group)
         if hit is None:
             hit = self._evaluate(group)
-        return hit[1] if hit[0] < buffer_bytes else None
+        fbeta = self.buffer_bytes(group) if self._own_fbeta else hit[0]
+        return hit[1] if fbeta < buffer_bytes else None
 
     def group_cost(self, group: int | Iterable[int], buffer_bytes: int) -> GroupCost:
         """The full record. A group that does not fit (``fits=False``) still reports its
         F_D split (what it would cost with a large enough buffer)."""
         mask = checked_mask(self.graph, group)
         fbeta, fd = self._cache.get(mask) or self._evaluate(mask)
+        if self._own_fbeta:
+            fbeta = self.buffer_bytes(mask)
         sets = group_tensors(self.graph, mask)
         inputs = sum(self._t_size[t] for t in sets.inputs)
         outputs = sum(self._t_size[t] for t in sets.outputs)

@@ -19,6 +19,7 @@ import weakref
 from dataclasses import dataclass
 
 from ..graph import Graph
+from ..group import ancestor_masks, descendant_masks, pred_masks, succ_masks
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,40 +53,6 @@ class GraphTables:
     desc_mask: tuple[int, ...]  # strict descendants per op
     anc_mask: tuple[int, ...]  # strict ancestors per op
     join_ops: int  # mask of ops with two or more distinct data inputs
-
-    # ----- group structure -----
-    def is_weakly_connected(self, mask: int) -> bool:
-        """True when the ops of ``mask`` form one piece over producer-consumer edges."""
-        if mask == 0:
-            return False
-        reached = mask & -mask
-        frontier = reached
-        nbr = self.nbr_mask
-        while frontier:
-            grow = 0
-            while frontier:
-                low = frontier & -frontier
-                grow |= nbr[low.bit_length() - 1]
-                frontier ^= low
-            frontier = grow & mask & ~reached
-            reached |= frontier
-        return reached == mask
-
-    def is_convex(self, mask: int) -> bool:
-        """True when no path leaves the group and comes back (an op outside the group that
-        is both a descendant and an ancestor of ops inside)."""
-        desc = 0
-        anc = 0
-        d = self.desc_mask
-        a = self.anc_mask
-        m = mask
-        while m:
-            low = m & -m
-            v = low.bit_length() - 1
-            desc |= d[v]
-            anc |= a[v]
-            m ^= low
-        return desc & anc & ~mask == 0
 
 
 def build_tables(graph: Graph) -> GraphTables:
@@ -122,36 +89,16 @@ def build_tables(graph: Graph) -> GraphTables:
                 out_is_net_output=net_out[op.output],
             )
         )
-    n = graph.num_ops
-    pred = [0] * n
-    succ = [0] * n
-    for p, c in graph.edges():
-        pred[c] |= 1 << p
-        succ[p] |= 1 << c
-    anc = [0] * n
-    for v in range(n):  # ops are in topological order
-        m = pred[v]
-        acc = m
-        while m:
-            low = m & -m
-            acc |= anc[low.bit_length() - 1]
-            m ^= low
-        anc[v] = acc
-    desc = [0] * n
-    for v in reversed(range(n)):
-        m = succ[v]
-        acc = m
-        while m:
-            low = m & -m
-            acc |= desc[low.bit_length() - 1]
-            m ^= low
-        desc[v] = acc
+    pred = pred_masks(graph)
+    succ = succ_masks(graph)
+    anc = ancestor_masks(pred)
+    desc = descendant_masks(succ)
     join_ops = 0
     for op in graph.ops:
         if len(set(op.inputs)) >= 2:
             join_ops |= 1 << op.id
     return GraphTables(
-        num_ops=n,
+        num_ops=graph.num_ops,
         lcm_h=lcm_h,
         ops=tuple(ops),
         t_h=t_h,

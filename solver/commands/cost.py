@@ -101,7 +101,7 @@ def _print_group(report: Any, graph: Any, hw: Any) -> None:
             ("  weights", f"{fmt_int(priced.weight_bytes)} B"),
             ("  output", f"{fmt_int(priced.output_bytes)} B"),
         ]
-    verdict = "valid group" if report.valid else "NOT a valid group"
+    verdict = "valid group" if report.valid else f"NOT a valid group ({report.check.reason})"
     print_table(f"{_title(graph, hw)}: {verdict}", ("", "value"), rows)
     if report.items:
         _print_items(report)
@@ -138,7 +138,8 @@ def _print_items(report: Any) -> None:
 
 
 def _group_json(report: Any, graph: Any, hw: Any) -> dict[str, Any]:
-    cost = report.cost
+    from fuseplan.models.plan_build import group_cost_fields
+
     out: dict[str, Any] = {
         "graph": graph.name,
         "scheme": hw.scheme,
@@ -149,18 +150,10 @@ def _group_json(report: Any, graph: Any, hw: Any) -> dict[str, Any]:
         "convex": report.convex,
         "fits": report.fits,
         "valid": report.valid,
+        "reason": report.check.reason,
         "excess_bytes": report.excess_bytes,
         "least_buffer_bytes": report.least_buffer_bytes,
-        "cost": {
-            "buffer_bytes": cost.buffer_bytes,
-            "dram_bytes": cost.dram_bytes,
-            "input_bytes": cost.input_bytes,
-            "weight_bytes": cost.weight_bytes,
-            "output_bytes": cost.output_bytes,
-            "tiles": cost.tiles,
-            "weights": cost.weights,
-            "tiling_buffer_bytes": cost.tiling_buffer_bytes,
-        },
+        "cost": group_cost_fields(report.cost),
         "unfused_dram_bytes": None if report.unfused is None else report.unfused.dram_bytes,
         "buffer_breakdown": {
             "tiles": report.breakdown_tiles,

@@ -2,8 +2,9 @@
 its estimate (``solver/bounds.py``): the group prices memoised by mask, and a quick first plan
 (the upper bound)."""
 
-
 from __future__ import annotations
+
+from fuseplan.models.group import connected_in
 
 from ..problem import Problem
 
@@ -18,8 +19,7 @@ class GroupPrices:
         self.problem = problem
         self.beta = problem.buffer_bytes
         self.model = problem.model
-        self.nbr = [p | s for p, s in zip(problem.preds, problem.succs)]
-        self.constrained = bool(problem.pins or problem.forbids)
+        self.constrained = bool(problem.pins or problem.forbids) or problem.max_group_ops is not None
         self.below: dict[int, bool] = {}
         self.cost: dict[int, int] = {}
         self.evaluated = 0
@@ -41,26 +41,13 @@ class GroupPrices:
         return cost
 
     def _price(self, mask: int) -> int:
-        if not self._connected(mask):
+        if not connected_in(mask, self.problem.neighbours):
             return INVALID
         if self.constrained and not self.problem.group_allowed(mask):
             return INVALID
         self.evaluated += 1
         cost = self.model.dram_bytes(mask, self.beta)
         return INVALID if cost is None else int(cost)
-
-    def _connected(self, mask: int) -> bool:
-        low = mask & -mask
-        reached = low
-        todo = low
-        nbr = self.nbr
-        while todo:
-            bit = todo & -todo
-            todo ^= bit
-            new = nbr[bit.bit_length() - 1] & mask & ~reached
-            reached |= new
-            todo |= new
-        return reached == mask
 
 
 def chain_upper_bound(problem: Problem, prices: GroupPrices) -> tuple[int | None, list[int]]:
