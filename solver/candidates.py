@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from fuseplan.models.group import adds_convexly
+
 from .problem import Problem
 from .progress import Deadline
 
@@ -44,10 +46,6 @@ class CandidateSet:
 
     def __len__(self) -> int:
         return len(self.masks)
-
-
-def neighbour_masks(problem: Problem) -> list[int]:
-    return [p | s for p, s in zip(problem.preds, problem.succs)]
 
 
 @dataclass
@@ -169,7 +167,7 @@ def _grow(
     model = problem.model
     beta = problem.buffer_bytes
     anc, desc = problem.ancestors, problem.descendants
-    nbr = neighbour_masks(problem)
+    nbr = problem.neighbours
     forbid = problem.forbid_masks
     blocked = problem.unfusable
     max_ops = problem.max_group_ops
@@ -206,7 +204,7 @@ def _grow(
                     too_big.add(new)  # holds a sibling that cannot fit: neither can it
                     continue
                 x = low.bit_length() - 1
-                if desc[x] & group_anc & ~new or anc[x] & group_desc & ~new:
+                if not adds_convexly(x, new, group_anc, group_desc, anc, desc):
                     continue  # not convex: a path leaves the group and comes back
                 found.evaluated += 1
                 if prune and model.buffer_lower_bound(new) >= beta:
