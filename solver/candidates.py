@@ -101,9 +101,11 @@ def enumerate_candidates(
     end = None if deadline is None else deadline.end
     stop = None if deadline is None else deadline.limits.stop
     if workers > 1 and len(seeds) >= 2 * workers and problem.num_ops >= PARALLEL_MIN_OPS:
-        found.extend(_grow_parallel(problem, seeds, workers, prune, end, stop))
+        found.extend(_grow_parallel(problem, seeds, workers, prune, end, stop, len(found.masks)))
     else:
-        found.extend(_grow(problem, seeds, prune, end, stop, deadline))
+        watch = _Watch(end, stop)
+        watch.count(len(found.masks))
+        found.extend(_grow(problem, seeds, prune, watch, deadline))
     return CandidateSet(
         masks=tuple(found.masks),
         costs=tuple(found.costs),
@@ -116,24 +118,73 @@ def enumerate_candidates(
 
 
 PARALLEL_MIN_OPS = 60
-# about 250 B a candidate (mask, cost, before, after): stop before memory runs out; the set
-# is then incomplete, as if the time limit had struck
+# about 250 B a candidate (mask, cost, before, after): stop before memory runs out, counting
+# the candidates of every worker; the set is then incomplete, as if the time limit had struck
 MAX_CANDIDATES = 6_000_000
+CHECK_EVERY = 512  # growth steps between two looks at the clock, the stop and the cap
 _FORKED: dict[str, object] = {}
 
 
+class _Watch:
+    """What growth polls every ``CHECK_EVERY`` steps: the clock, the stop event, and the
+    number of candidates found by all processes together (the memory cap). In forked
+    workers ``flag`` (set by the parent when its stop event is set) and ``counter`` live in
+    shared memory; the workers' copy of a ``threading.Event`` would never see the parent set
+    it."""
+
+    def __init__(self, end: float | None, stop, flag=None, counter=None) -> None:
+        self.end = end
+        self.stop = stop
+        self.flag = flag
+        self.counter = counter
+        self.total = 0  # candidates found, when no counter is shared
+
+    def count(self, new: int) -> int:
+        """Adds ``new`` candidates to the count; returns the count over every process."""
+        if self.counter is None:
+            self.total += new
+            return self.total
+        with self.counter.get_lock():
+            self.counter.value += new
+            return self.counter.value
+
+    def should_stop(self, new: int) -> bool:
+        """Counts ``new`` candidates; True once the cap, the time limit or a stop is reached."""
+        if self.count(new) > MAX_CANDIDATES:
+            return True
+        if self.end is not None and time.perf_counter() >= self.end:
+            return True
+        if self.stop is not None and self.stop.is_set():
+            return True
+        return self.flag is not None and self.flag.value != 0
+
+
 def _grow_parallel(
-    problem: Problem, seeds: list[int], workers: int, prune: bool, end: float | None, stop
+    problem: Problem, seeds: list[int], workers: int, prune: bool, end: float | None, stop,
+    found_before: int,
 ) -> _Found:
-    """The same groups in the same order as one process would find them (merged by seed)."""
+    """The same groups in the same order as one process would find them (merged by seed).
+
+    The parent waits in short steps and passes its stop event on to the workers through a
+    shared flag; the workers ignore Ctrl-C (the parent's handler sets that event, and a
+    second Ctrl-C ends the pool from the parent)."""
     import multiprocessing
 
+    ctx = multiprocessing.get_context("fork")
+    flag = ctx.RawValue("b", 0)
+    counter = ctx.Value("q", found_before)
     # workers stop a second early: sending their groups back takes time too
-    _FORKED.update(problem=problem, prune=prune, end=None if end is None else end - 1.0, stop=stop)
+    watch = _Watch(None if end is None else end - 1.0, stop, flag, counter)
+    _FORKED.update(problem=problem, prune=prune, watch=watch)
     shares = [seeds[k::workers] for k in range(workers)]
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_grow_share, shares)
+        with ctx.Pool(workers, initializer=_ignore_interrupt) as pool:
+            pending = pool.map_async(_grow_share, shares)
+            while not pending.ready():
+                pending.wait(0.05)
+                if stop is not None and stop.is_set():
+                    flag.value = 1
+            parts = pending.get()
     finally:
         _FORKED.clear()
     by_seed = {v: part for share in parts for v, part in share}
@@ -146,11 +197,19 @@ def _grow_parallel(
     return found
 
 
+def _ignore_interrupt() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _grow_share(seeds: list[int]) -> list[tuple[int, _Found]]:
-    problem, prune, end, stop = (_FORKED[k] for k in ("problem", "prune", "end", "stop"))
+    problem, prune, watch = (_FORKED[k] for k in ("problem", "prune", "watch"))
     out = []
     for v in seeds:
-        part = _grow(problem, [v], prune, end, stop)
+        if watch.should_stop(0):
+            break  # the parent marks the seeds left out as missing
+        part = _grow(problem, [v], prune, watch)
         out.append((v, part))
         if not part.complete:
             break
@@ -158,12 +217,13 @@ def _grow_share(seeds: list[int]) -> list[tuple[int, _Found]]:
 
 
 def _grow(
-    problem: Problem, seeds: list[int], prune: bool, end: float | None, stop,
+    problem: Problem, seeds: list[int], prune: bool, watch: _Watch,
     deadline: Deadline | None = None,
 ) -> _Found:
     """Every candidate of two or more ops whose lowest op is one of ``seeds``: growth from
     the seed through ops of higher id only (a connected convex group always has a source
-    or sink, other than its lowest op, whose removal keeps it connected and convex)."""
+    or sink, other than its lowest op, whose removal keeps it connected and convex).
+    ``watch`` counts what is found, against the cap shared by every worker."""
     model = problem.model
     beta = problem.buffer_bytes
     anc, desc = problem.ancestors, problem.descendants
@@ -173,7 +233,7 @@ def _grow(
     max_ops = problem.max_group_ops
     constrained = bool(problem.pins or problem.forbids or max_ops is not None)
     found = _Found()
-    steps = 0
+    steps = counted = 0
     for v in seeds:
         higher = ~((2 << v) - 1) & ~blocked
         seen: set[int] = set()
@@ -182,10 +242,9 @@ def _grow(
         while stack:
             group, group_anc, group_desc, group_nbr, group_forbid, last = stack.pop()
             steps += 1
-            if steps % 512 == 0:
-                if (end is not None and time.perf_counter() >= end) or (
-                    stop is not None and stop.is_set()
-                ) or len(found.masks) > MAX_CANDIDATES:
+            if steps % CHECK_EVERY == 0:
+                new, counted = len(found.masks) - counted, len(found.masks)
+                if watch.should_stop(new):
                     found.complete = False
                     return found
                 if deadline is not None and steps % 16384 == 0:
@@ -219,6 +278,7 @@ def _grow(
                 cost = model.dram_bytes(new, beta)
                 if cost is not None:
                     found.add(new, int(cost), new_anc, new_desc)
+    watch.count(len(found.masks) - counted)
     return found
 
 
