@@ -10,6 +10,7 @@ line here. Modules load on first use: ``auto`` on a chain-like net never imports
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -103,8 +104,9 @@ def solve_net(
         graph = load_graph(net)
     if method not in METHODS:
         raise FusePlanError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
-    if time_limit_s is not None and time_limit_s <= 0:
-        raise FusePlanError(f"--time-limit must be positive seconds (got {time_limit_s})")
+    if time_limit_s is not None and not 0 < time_limit_s < math.inf:  # nan fails both
+        raise FusePlanError(f"--time-limit must be a positive, finite number of seconds "
+                            f"(got {time_limit_s})")
     if gap is not None and not 0 <= gap < 1:
         raise FusePlanError(f"--gap is a relative gap in [0, 1), e.g. 0.01 (got {gap})")
     if workers < 1:

@@ -10,10 +10,10 @@ turns a contradiction into a :class:`FusePlanError` that names the ops.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from fuseplan.models.cost.base import CostModel, mask_ops
 from fuseplan.models.errors import FusePlanError
@@ -21,28 +21,71 @@ from fuseplan.models.graph import Graph
 from fuseplan.models.group import graph_masks, hull_in
 
 if TYPE_CHECKING:  # pragma: no cover
-    import threading
-
     from .progress import ProgressEvent
+
+
+class StopSignal(Protocol):
+    """What a method polls to know it must stop: a ``threading.Event``, a
+    ``multiprocessing`` event, or any object with ``is_set()``."""
+
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StopState:
+    """A stop signal as it was when :class:`Limits` was pickled (see there)."""
+
+    was_set: bool = False
+
+    def is_set(self) -> bool:
+        return self.was_set
 
 
 @dataclass(frozen=True)
 class Limits:
     """How hard to try: wall-clock limit (enumeration included), relative gap at which a
-    method may stop, CP-SAT workers and seed, a progress callback, a stop event (Ctrl-C)."""
+    method may stop, CP-SAT workers and seed, a progress callback, a stop event (Ctrl-C).
+
+    Limits pickle, so they can be carried to worker processes. A ``threading.Event`` cannot
+    cross a process boundary: it travels as a :class:`StopState` (set or not at that moment).
+    For a stop that reaches a running worker, pass a stop that pickles and is shared, such
+    as ``multiprocessing.Manager().Event()``, or one the worker inherits through fork (as
+    the candidate enumeration does). A progress callback that does not pickle stays behind.
+    """
 
     time_limit_s: float | None = None
     gap: float | None = None
     workers: int = 1
     seed: int = 0
     progress: Callable[[ProgressEvent], None] | None = None
-    stop: threading.Event | None = None
+    stop: StopSignal | None = None
+
+    def __reduce__(self) -> tuple[type[Limits], tuple[object, ...]]:
+        stop: StopSignal | None = self.stop
+        if stop is not None and not _pickles(stop):
+            stop = StopState(stop.is_set())
+        progress = self.progress if _pickles(self.progress) else None
+        return (Limits, (self.time_limit_s, self.gap, self.workers, self.seed, progress, stop))
+
+
+def _pickles(value: object) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(value)
+    except Exception:  # pickle raises TypeError, AttributeError, RuntimeError, ...
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class Problem:
     """One instance. Groups are bitmasks over op ids; ``pins`` are merged pin sets (masks),
-    ``forbids`` op-id pairs, ``unfusable`` the mask of ops that do not fit alone."""
+    ``forbids`` op-id pairs, ``unfusable`` the mask of ops that do not fit alone.
+
+    ``separate`` are pairs a solver added to ``forbids`` for its own purposes
+    (:meth:`with_separate`), never the user's: a problem with any is a restriction of the
+    user's problem, so its optimum is not the user's and its infeasibility no user error."""
 
     graph: Graph
     model: CostModel
@@ -51,6 +94,7 @@ class Problem:
     forbids: tuple[tuple[int, int], ...] = ()
     max_group_ops: int | None = None
     unfusable: int = 0
+    separate: tuple[tuple[int, int], ...] = ()
 
     @property
     def num_ops(self) -> int:
@@ -93,6 +137,23 @@ class Problem:
             out[a] |= 1 << b
             out[b] |= 1 << a
         return out
+
+    def with_separate(self, pairs: Iterable[tuple[int, int]]) -> Problem:
+        """This problem with each pair of op ids kept in different groups as well: the
+        pairs join ``forbids`` (so candidate growth, A* and :meth:`group_allowed` honour
+        them) and are recorded in ``separate`` as the solver's own. Unlike a user's
+        ``--forbid`` they are not checked against the pins: a pair inside a pin's hull
+        makes the restricted problem infeasible, which is no user error."""
+        new = set()
+        for a, b in pairs:
+            if a == b or not (0 <= a < self.num_ops and 0 <= b < self.num_ops):
+                raise ValueError(f"separate pair ({a}, {b}): two different op ids expected")
+            new.add((min(a, b), max(a, b)))
+        new -= set(self.forbids)  # already the user's
+        if not new:
+            return self
+        return replace(self, forbids=tuple(sorted(set(self.forbids) | new)),
+                       separate=tuple(sorted(set(self.separate) | new)))
 
     def names(self, mask: int) -> str:
         return ", ".join(self.graph.ops[v].name for v in mask_ops(mask))

@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--method", default="auto", choices=list(METHODS),
         help="auto/exact: count ideals, then ideals or astar (see docs/solvers.md; default auto)",
     )
-    parser.add_argument("--time-limit", type=float, metavar="S",
+    parser.add_argument("--time-limit", type=_seconds, metavar="S",
                         help="stop after S seconds (enumeration included) with the best plan")
     parser.add_argument("--gap", type=float, metavar="REL",
                         help="stop once the plan is proven within this relative gap, e.g. 0.01")
@@ -48,6 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", metavar="plan.png", help="draw the plan (graph + buffer use)")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+
+
+def _seconds(text: str) -> float:
+    """A time limit: a positive, finite number of seconds (not nan, not inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):  # nan fails both comparisons
+        raise argparse.ArgumentTypeError(
+            f"must be a positive, finite number of seconds (got {text!r})")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
