@@ -8,6 +8,8 @@ chain-like CNN, exploding with width.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .graph import Graph
 from .group import pred_masks
 
@@ -41,9 +43,16 @@ def count_ideals(graph: Graph, cap: int = 100_000) -> tuple[int, bool]:
     return len(ideals), complete
 
 
-def ideal_lattice(graph: Graph, cap: int | None = None) -> tuple[dict[int, int], bool]:
+CHECK_EVERY = 4096  # ideals listed between two calls of ``should_stop``
+
+
+def ideal_lattice(
+    graph: Graph, cap: int | None = None, should_stop: Callable[[], bool] | None = None
+) -> tuple[dict[int, int], bool]:
     """Every ideal mapped to its frontier (the mask of ops addable to it), the empty ideal
-    first and the ideals in order of size; ``complete=False`` when more than ``cap``.
+    first and the ideals in order of size; ``complete=False`` when more than ``cap``, or
+    when ``should_stop()`` (asked every ``CHECK_EVERY`` ideals; models/ knows no deadline)
+    said to stop: a caller that passes it tells the two apart with ``len(lattice) > cap``.
 
     Level by level: an ideal of size j+1 is an ideal of size j plus one op whose
     predecessors are all in it (its frontier, kept incrementally), so each level is found
@@ -56,9 +65,17 @@ def ideal_lattice(graph: Graph, cap: int | None = None) -> tuple[dict[int, int],
             start_frontier |= 1 << v
     lattice: dict[int, int] = {0: start_frontier}
     level: dict[int, int] = {0: start_frontier}
+    listed = 0
     for _ in range(graph.num_ops):
         nxt: dict[int, int] = {}
         for ideal, frontier in level.items():
+            listed += 1
+            if listed % CHECK_EVERY == 0 and (
+                (cap is not None and len(lattice) + len(nxt) > cap)
+                or (should_stop is not None and should_stop())
+            ):
+                lattice.update(nxt)
+                return lattice, False
             rest = frontier
             while rest:
                 low = rest & -rest

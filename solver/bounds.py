@@ -20,9 +20,13 @@ model must keep F_D >= W + S(In) + S(Out) for the estimate to be a bound.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fuseplan.models.cost.base import mask_ops
 
 from .problem import Problem
+from .progress import Deadline
 from .spine_cuts import SpineCuts
 
 
@@ -30,7 +34,9 @@ class Estimate:
     """The admissible, consistent estimate ``h(I)`` described in the module docstring,
     memoised per ideal."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, should_stop: Callable[[], bool] | None = None) -> None:
+        """``should_stop`` cuts the spine cuts short (see ``SpineCuts``): a weaker estimate,
+        still admissible."""
         graph = problem.graph
         b = problem.model.bytes_per_element
         unfusable = problem.unfusable
@@ -56,7 +62,7 @@ class Estimate:
         self.memo: dict[int, int] = {}
         self.base_memo: dict[int, int] = {}
         self._op_tables(problem)
-        self.spine = SpineCuts(problem, self.out_leaves, self.out_size)
+        self.spine = SpineCuts(problem, self.out_leaves, self.out_size, should_stop)
 
     def _op_tables(self, problem: Problem) -> None:
         """Per op: its output's size, fusible readers and whether it is a network output or
@@ -166,9 +172,22 @@ class Estimate:
         return h
 
 
-def whole_problem_bound(problem: Problem) -> int:
+BOUND_GRACE_S = 0.25  # for the spine cuts, once the deadline has passed
+
+
+def whole_problem_bound(problem: Problem, deadline: Deadline | None = None) -> int:
     """A lower bound on the fusible cost of every valid plan: A*'s estimate from the empty
     ideal (weights, tensors that must be read and written, cuts the buffer forces along the
     spine). Valid whatever part of the candidate set was enumerated, and with user
-    constraints (they only remove plans), so a method stopped early can quote a real gap."""
-    return int(Estimate(problem)(0))
+    constraints (they only remove plans), so a method stopped early can quote a real gap.
+
+    With a ``deadline``, the spine cuts get until its end, or ``BOUND_GRACE_S`` seconds
+    when it has passed already (time limit or stop: methods call this once stopped); the
+    cuts left out count 0, a weaker bound but still a bound."""
+    if deadline is None or (deadline.end is None and not deadline.expired()):
+        return int(Estimate(problem)(0))
+    if deadline.expired() or deadline.end is None:
+        until = time.perf_counter() + BOUND_GRACE_S
+    else:
+        until = deadline.end + BOUND_GRACE_S
+    return int(Estimate(problem, lambda: time.perf_counter() > until)(0))

@@ -19,6 +19,8 @@ holding an unfusable op count 0 (its traffic is outside the fusible total).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fuseplan.models.cost.base import mask_ops
 
 from .problem import Problem
@@ -27,17 +29,28 @@ from .problem import Problem
 class SpineCuts:
     """``extra(ideal)``: the least cost of the forced cuts after ``ideal``."""
 
-    def __init__(self, problem: Problem, leaves: list[bool], out_size: list[int]) -> None:
+    def __init__(
+        self, problem: Problem, leaves: list[bool], out_size: list[int],
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """``should_stop()``, asked before each cut and each reach, ends the work early:
+        the cuts not computed count 0 and the reaches not computed are the whole spine (no
+        cut forced), so ``extra`` is smaller but still a lower bound."""
         self.problem = problem
         n = problem.num_ops
         full = problem.all_ops
         anc, desc = problem.ancestors, problem.descendants
         self.spine = [v for v in range(n) if anc[v] | desc[v] | 1 << v == full]
         m = len(self.spine)
+        self.stopped = False
         if m == n:  # a total order: astar takes the plan of runs, exact there
             self.cut, self.reach, self.best = [0] * m, list(range(m)), [0] * (m + 1)
             return
-        self.cut = [self._cut_cost(c, leaves, out_size) for c in range(m - 1)]
+        self._should_stop = should_stop or (lambda: False)
+        self.cut = []
+        for c in range(m - 1):
+            self.stopped = self.stopped or self._should_stop()
+            self.cut.append(0 if self.stopped else self._cut_cost(c, leaves, out_size))
         self.reach = self._reach()
         self.best = self._suffix_costs()
 
@@ -64,6 +77,10 @@ class SpineCuts:
         reach = []
         j = 0
         for i in range(m):
+            self.stopped = self.stopped or self._should_stop()
+            if self.stopped:
+                reach.append(m - 1)  # not computed: no cut forced from here
+                continue
             j = max(j, i)
             while j + 1 < m and self._can_share(i, j + 1):
                 j += 1

@@ -51,7 +51,7 @@ class _Search:
         self.problem = problem
         self.deadline = deadline
         self.prices = GroupPrices(problem)
-        self.estimate = Estimate(problem)
+        self.estimate = Estimate(problem, deadline.expired)
         self.succs = problem.succs
         self.preds = problem.preds
         self.pred_ids = [mask_ops(p) for p in problem.preds]

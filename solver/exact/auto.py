@@ -31,12 +31,14 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None)
     from . import astar, ideals
 
     deadline = deadline or Deadline(limits)
-    lattice, complete = ideal_lattice(problem.graph, AUTO_IDEAL_CAP)
+    lattice, complete = ideal_lattice(problem.graph, AUTO_IDEAL_CAP, deadline.expired)
     if not complete:
         why = (
             f"auto: more than {AUTO_IDEAL_CAP:,} ideals (counting stopped there), too many to "
             "walk; A* over ideals, whose bound covers the whole problem even when stopped"
         )
+        if len(lattice) <= AUTO_IDEAL_CAP:
+            why = "auto: stopped while counting ideals; A*'s bound covers the whole problem"
         return astar.solve(problem, limits, deadline=deadline, why=why)
     count = f"{len(lattice):,} ideals"
     if len(lattice) > FEW_IDEALS:

@@ -18,7 +18,8 @@ FLOW_CAP = 20_000
 
 def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None) -> SolveResult:
     deadline = deadline or Deadline(limits)
-    lattice, complete = ideal_lattice(problem.graph, FLOW_CAP)
+    # stopped while listing (len(lattice) <= FLOW_CAP): the partition, which stops at once
+    lattice, complete = ideal_lattice(problem.graph, FLOW_CAP, deadline.expired)
     if complete:
         why = f"cpsat: {len(lattice):,} ideals (at most {FLOW_CAP:,}): flow over the ideal lattice"
         return cpsat_flow.solve(problem, limits, deadline=deadline, lattice=lattice, why=why)

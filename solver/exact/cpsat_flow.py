@@ -10,14 +10,17 @@ runs of consecutive ops (a path through prefix ideals), never the shortest path 
 
 from __future__ import annotations
 
+import math
+
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.lattice import ideal_lattice
 
+from ..bounds import whole_problem_bound
 from ..candidates import CandidateSet, chain_plan, enumerate_candidates
 from ..problem import Limits, Problem
 from ..progress import Deadline, StopWatcher
 from ..result import SolveResult, finish
-from .ideals import lattice_arcs
+from .ideals import lattice_arcs, stopped_listing_ideals
 
 FLOW_IDEAL_CAP = 60_000
 
@@ -35,7 +38,10 @@ def solve(
 
     deadline = deadline or Deadline(limits)
     if lattice is None:
-        lattice, complete = ideal_lattice(problem.graph, FLOW_IDEAL_CAP)
+        lattice, complete = ideal_lattice(problem.graph, FLOW_IDEAL_CAP, deadline.expired)
+        if not complete and len(lattice) <= FLOW_IDEAL_CAP:  # stopped: over the cap or not
+            return stopped_listing_ideals(problem, limits, deadline, "cpsat-flow", why,
+                                          len(lattice))
         if not complete:
             raise FusePlanError(
                 f"{problem.graph.name!r} has more than {FLOW_IDEAL_CAP:,} ideals, too many for "
@@ -46,8 +52,26 @@ def solve(
     complete = cands.complete and arcs_complete
     arcs = [(i, j, g) for i, lst in enumerate(out) for j, g in lst]
 
+    hint_cost, hint = chain_plan(problem, cands)
+    details = {
+        "why": why,
+        "ideals": len(lattice),
+        "candidates": len(cands),
+        "candidates_complete": cands.complete,
+        "evaluated_sets": cands.evaluated,
+        "enumeration_s": round(cands.seconds, 4),
+        "arcs": len(arcs),
+        "hint_bytes": hint_cost,
+    }
+    if deadline.expired():  # no time left for the model: the hint stands
+        return _hint_result(problem, limits, deadline, cands, hint_cost, hint, None, details)
     model = cp_model.CpModel()
-    x = [model.new_bool_var(f"a{a}") for a in range(len(arcs))]
+    x = []
+    for a in range(len(arcs)):
+        if a % 65536 == 0 and deadline.expired():
+            return _hint_result(problem, limits, deadline, cands, hint_cost, hint, None,
+                                details)
+        x.append(model.new_bool_var(f"a{a}"))
     flow_out: list[list[int]] = [[] for _ in lattice]
     flow_in: list[list[int]] = [[] for _ in lattice]
     for a, (i, j, _) in enumerate(arcs):
@@ -55,12 +79,14 @@ def solve(
         flow_in[j].append(a)
     last = len(lattice) - 1
     for node in range(len(lattice)):
+        if node % 4096 == 0 and deadline.expired():
+            return _hint_result(problem, limits, deadline, cands, hint_cost, hint, None,
+                                details)
         supply = 1 if node == 0 else -1 if node == last else 0
         # flow conservation: out - in = supply
         model.add(sum(x[a] for a in flow_out[node]) - sum(x[a] for a in flow_in[node]) == supply)
     model.minimize(sum(cands.costs[g] * x[a] for a, (_, _, g) in enumerate(arcs) if cands.costs[g]))
 
-    hint_cost, hint = chain_plan(problem, cands)
     if hint_cost is not None:
         _add_path_hint(model, x, arcs, lattice, cands, hint)
         deadline.report("cpsat-flow", hint_cost)
@@ -79,32 +105,40 @@ def solve(
     callback = _recorder(deadline, hint_cost)
     with StopWatcher(deadline, solver.stop_search):
         status = solver.solve(model, callback)
-    details = {
-        "why": why,
-        "ideals": len(lattice),
-        "candidates": len(cands),
-        "candidates_complete": cands.complete,
-        "evaluated_sets": cands.evaluated,
-        "enumeration_s": round(cands.seconds, 4),
-        "arcs": len(arcs),
-        "hint_bytes": hint_cost,
-    }
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = [arcs[a][2] for a in range(len(arcs)) if solver.boolean_value(x[a])]
         cost = int(round(solver.objective_value))
-        bound = int(round(solver.best_objective_bound)) if complete else None
+        # cut short, CP-SAT's bound covers only the arcs found: quote the whole problem's
+        bound = (int(round(solver.best_objective_bound)) if complete
+                 else whole_problem_bound(problem, deadline))
         proven = status == cp_model.OPTIMAL and limits.gap is None and complete
         return finish(problem, limits, deadline, method="cpsat-flow",
                       status="OPTIMAL" if proven else "FEASIBLE",
                       groups=[cands.masks[g] for g in chosen], objective=cost,
                       bound=cost if proven else bound, details=details)
     if hint_cost is not None:  # stopped before CP-SAT found anything: the hint stands
-        return finish(problem, limits, deadline, method="cpsat-flow", status="FEASIBLE",
-                      groups=[cands.masks[g] for g in hint], objective=hint_cost,
-                      bound=None, details=details)
+        bound = None
+        if complete and math.isfinite(solver.best_objective_bound):
+            bound = int(math.ceil(solver.best_objective_bound - 1e-6))
+        return _hint_result(problem, limits, deadline, cands, hint_cost, hint, bound, details)
     status_text = "INFEASIBLE" if status == cp_model.INFEASIBLE and complete else "UNKNOWN"
     return finish(problem, limits, deadline, method="cpsat-flow", status=status_text,
                   groups=None, objective=None, bound=None, details=details)
+
+
+def _hint_result(problem: Problem, limits: Limits, deadline: Deadline, cands: CandidateSet,
+                 hint_cost: int | None, hint: list[int], bound: int | None,
+                 details: dict) -> SolveResult:
+    """Stopped before CP-SAT found a plan: the plan of consecutive runs, if any, with
+    ``bound`` or else the whole-problem bound."""
+    if hint_cost is None:
+        return finish(problem, limits, deadline, method="cpsat-flow", status="UNKNOWN",
+                      groups=None, objective=None, bound=None, details=details)
+    if bound is None:
+        bound = whole_problem_bound(problem, deadline)
+    return finish(problem, limits, deadline, method="cpsat-flow", status="FEASIBLE",
+                  groups=[cands.masks[g] for g in hint], objective=hint_cost,
+                  bound=bound, details=details)
 
 
 def _add_path_hint(model, x, arcs, lattice, cands: CandidateSet, hint: list[int]) -> None:

@@ -21,7 +21,8 @@ from ..progress import Deadline
 from ..result import SolveResult, finish
 
 IDEAL_CAP = 200_000
-GRACE_S = 1.0
+GRACE_S = 0.5  # to build the arcs of the groups found when enumeration was cut short
+CHECK_EVERY = 4096  # lattice steps between two looks at the clock
 
 
 def lattice_arcs(
@@ -31,22 +32,24 @@ def lattice_arcs(
     """Per ideal index, its out-arcs (head ideal index, candidate index); False when the
     deadline (plus ``grace_s`` seconds) cut the search short."""
     stop_at = None
-    if deadline is not None and deadline.end is not None:
+    if deadline is not None and grace_s and deadline.expired():
+        stop_at = time.perf_counter() + grace_s  # stopped already (time or Ctrl-C)
+    elif deadline is not None and deadline.end is not None:
         stop_at = deadline.end + grace_s
     index = {ideal: i for i, ideal in enumerate(lattice)}
     frontiers = list(lattice.values())
     ideals = list(lattice)
     out: list[list[tuple[int, int]]] = [[] for _ in ideals]
+    steps = 0
     for g, group in enumerate(cands.masks):
-        if g % 2048 == 0 and stop_at is not None and time.perf_counter() > stop_at:
-            return out, False
-        if g % 2048 == 0 and not grace_s and deadline is not None and deadline.interrupted():
-            return out, False
         avoid = group | cands.after[g]
         start = index[cands.before[g]]
         todo = [start]
         seen = {start}
         while todo:
+            steps += 1
+            if steps % CHECK_EVERY == 0 and _stop(stop_at, deadline, grace_s):
+                return out, False  # one candidate may walk most of the lattice: look often
             i = todo.pop()
             out[i].append((index[ideals[i] | group], g))
             grow = frontiers[i] & ~avoid
@@ -58,6 +61,12 @@ def lattice_arcs(
                     seen.add(j)
                     todo.append(j)
     return out, True
+
+
+def _stop(stop_at: float | None, deadline: Deadline | None, grace_s: float) -> bool:
+    if stop_at is not None and time.perf_counter() > stop_at:
+        return True
+    return not grace_s and deadline is not None and deadline.interrupted()
 
 
 def shortest_path(
@@ -103,8 +112,11 @@ def solve(
     short; FEASIBLE without a gap when the time limit stopped enumeration)."""
     deadline = deadline or Deadline(limits)
     if lattice is None:
-        lattice, complete_lattice = ideal_lattice(problem.graph, IDEAL_CAP)
+        lattice, complete_lattice = ideal_lattice(problem.graph, IDEAL_CAP, deadline.expired)
         if not complete_lattice:
+            if len(lattice) <= IDEAL_CAP:  # stopped before knowing whether over the cap
+                return stopped_listing_ideals(problem, limits, deadline, "ideals", why,
+                                              len(lattice))
             from fuseplan.models.errors import FusePlanError
 
             raise FusePlanError(
@@ -150,6 +162,35 @@ def solve(
     else:  # a bound over the candidates found is none for the whole problem: A*'s estimate is
         from ..bounds import whole_problem_bound
 
-        bound = trivial_bound if trivial_bound is not None else whole_problem_bound(problem)
+        if trivial_bound is not None:
+            bound = trivial_bound
+        else:
+            bound = whole_problem_bound(problem, deadline)
     return finish(problem, limits, deadline, method="ideals", status=status, groups=groups,
                   objective=cost, bound=bound, details=details)
+
+
+def stopped_listing_ideals(
+    problem: Problem, limits: Limits, deadline: Deadline, method: str, why: str, listed: int
+) -> SolveResult:
+    """The time limit or a stop struck while the ideals were being listed: the best plan of
+    runs of consecutive ops over the groups enumerated in what time is left (often each op
+    alone), FEASIBLE with the whole-problem bound."""
+    from ..bounds import whole_problem_bound
+
+    cands = enumerate_candidates(problem, deadline)
+    cost, chosen = chain_plan(problem, cands)
+    details = {
+        "why": why,
+        "stopped": f"while listing ideals ({listed:,} listed)",
+        "candidates": len(cands),
+        "candidates_complete": cands.complete,
+        "fallback": "time limit: best plan of runs of consecutive ops",
+    }
+    if cost is None:
+        return finish(problem, limits, deadline, method=method, status="UNKNOWN", groups=None,
+                      objective=None, bound=None, details=details)
+    deadline.report(method, cost)
+    return finish(problem, limits, deadline, method=method, status="FEASIBLE",
+                  groups=[cands.masks[g] for g in chosen], objective=cost,
+                  bound=whole_problem_bound(problem, deadline), details=details)
