@@ -10,7 +10,7 @@ from ..candidates import CandidateSet, chain_plan, enumerate_candidates
 from ..problem import Limits, Problem
 from ..progress import Deadline
 from ..result import SolveResult, finish
-from .partition_model import build_partition, cycle_pairs, is_exact_cover
+from .partition_model import PartitionData, build_partition, cycle_pairs, is_exact_cover
 
 MAX_ROUNDS = 200
 
@@ -33,19 +33,14 @@ def solve(
         deadline.report("milp", hint_cost)
 
     data = build_partition(problem, cands, deadline)
-    prob = pulp.LpProblem("fusion_partition", pulp.LpMinimize)
-    x = [prob.add_variable(f"g{g}", 0, 1, cat="Binary") for g in range(len(cands))]
-    prob += pulp.lpSum(c * x[g] for g, c in enumerate(cands.costs) if c)
-    for v, cover in enumerate(data.cover):
-        prob += pulp.lpSum(x[g] for g in cover) == 1, f"cover_{v}"
-    for g in data.fixed:
-        prob += x[g] == 1, f"unfusable_{g}"
-    for k, clique in enumerate(data.cliques):
-        prob += pulp.lpSum(x[g] for g in clique) <= 1, f"two_cycle_{k}"
+    # no model when the deadline struck while building (it may be partial): the hint stands
+    solving = data.complete and not deadline.expired()
+    if solving:
+        prob, x = _lp_model(cands, data)
 
     proven = infeasible = False
     rounds = cuts = 0
-    while rounds < MAX_ROUNDS and not deadline.expired():
+    while solving and rounds < MAX_ROUNDS and not deadline.expired():
         rounds += 1
         if best_cost is not None:
             chosen_hint = set(best)
@@ -101,11 +96,27 @@ def solve(
     else:  # CBC's bound is not read back, and covers only the candidates found: A*'s estimate
         from ..bounds import whole_problem_bound
 
-        bound = whole_problem_bound(problem)
+        bound = whole_problem_bound(problem, deadline)
     return finish(problem, limits, deadline, method="milp",
                   status="OPTIMAL" if proven else "FEASIBLE",
                   groups=[cands.masks[g] for g in best], objective=best_cost,
                   bound=bound, details=details)
+
+
+def _lp_model(cands: CandidateSet, data: PartitionData):
+    """The PuLP model of the set partition and its variables, one per candidate."""
+    import pulp
+
+    prob = pulp.LpProblem("fusion_partition", pulp.LpMinimize)
+    x = [prob.add_variable(f"g{g}", 0, 1, cat="Binary") for g in range(len(cands))]
+    prob += pulp.lpSum(c * x[g] for g, c in enumerate(cands.costs) if c)
+    for v, cover in enumerate(data.cover):
+        prob += pulp.lpSum(x[g] for g in cover) == 1, f"cover_{v}"
+    for g in data.fixed:
+        prob += x[g] == 1, f"unfusable_{g}"
+    for k, clique in enumerate(data.cliques):
+        prob += pulp.lpSum(x[g] for g in clique) <= 1, f"two_cycle_{k}"
+    return prob, x
 
 
 def _cbc(**options):

@@ -19,6 +19,7 @@ lower bound for the whole problem when the candidate set is complete.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fuseplan.models.cost.base import mask_ops
@@ -31,11 +32,14 @@ from ..progress import Deadline
 @dataclass(frozen=True)
 class PartitionData:
     """``cover[v]``: the candidates holding op v; ``fixed``: unfusable singletons (always
-    chosen); ``cliques``: the up-front 2-cycle cliques (candidate index lists)."""
+    chosen); ``cliques``: the up-front 2-cycle cliques (candidate index lists).
+    ``complete`` is False when the deadline struck before the cover lists were done: then
+    the data is partial, not a model to solve."""
 
     cover: tuple[tuple[int, ...], ...]
     fixed: tuple[int, ...]
     cliques: tuple[tuple[int, ...], ...]
+    complete: bool = True
 
 
 MAX_CLIQUE_ENTRIES = 2_000_000
@@ -46,10 +50,15 @@ def build_partition(
 ) -> PartitionData:
     """The cover lists and as many 2-cycle cliques as fit in ``MAX_CLIQUE_ENTRIES``
     entries and the time left (the cliques only tighten the model: the lazy cuts alone
-    keep it exact)."""
+    keep it exact). The deadline (time limit and stop) is watched at every candidate of
+    the clique pass, whose big-int work per candidate grows with the candidate count, and
+    every 4,096 candidates of the cover pass (``complete=False`` if it strikes there)."""
     n = problem.num_ops
     cover: list[list[int]] = [[] for _ in range(n)]
     for g, mask in enumerate(cands.masks):
+        if deadline is not None and g % 4096 == 0 and deadline.expired():
+            return PartitionData(cover=tuple(tuple(c) for c in cover), fixed=(), cliques=(),
+                                 complete=False)
         for v in mask_ops(mask):
             cover[v].append(g)
     cover_bits = [_bitset(lst, len(cands.masks)) for lst in cover]
@@ -57,9 +66,7 @@ def build_partition(
     cliques: list[tuple[int, ...]] = []
     entries = 0
     for g, mask in enumerate(cands.masks):
-        if entries > MAX_CLIQUE_ENTRIES or (
-            deadline is not None and g % 1024 == 0 and deadline.expired()
-        ):
+        if entries > MAX_CLIQUE_ENTRIES or (deadline is not None and deadline.expired()):
             break
         feeds = fed = 0
         for v in mask_ops(mask):
@@ -75,11 +82,31 @@ def build_partition(
         for u in mask_ops(feeds):
             both = cover_bits[u] & feeding_g
             if both:
-                cliques.append((g, *mask_ops(both)))
+                cliques.append((g, *_indices(both)))
                 entries += len(cliques[-1])
     return PartitionData(
         cover=tuple(tuple(c) for c in cover), fixed=fixed, cliques=tuple(cliques)
     )
+
+
+def _indices(bits: int) -> list[int]:
+    """The set bits of an int over candidate indices (millions of bits) in time linear in
+    its size: ``mask_ops`` copies the whole int once per bit."""
+    if bits.bit_count() <= 16:
+        return mask_ops(bits)
+    raw = bits.to_bytes((bits.bit_length() + 7) // 8, "little")
+    out = []
+    for found in _NONZERO.finditer(raw):
+        i = found.start()
+        byte = raw[i]
+        while byte:
+            low = byte & -byte
+            out.append(8 * i + low.bit_length() - 1)
+            byte ^= low
+    return out
+
+
+_NONZERO = re.compile(b"[^\\x00]")
 
 
 def _bitset(indices: list[int], size: int) -> int:
