@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from brute_force import ToyModel, brute_force_optimum, random_dag, two_cycle_graph
@@ -10,12 +12,27 @@ from fuseplan.models.cost.base import as_mask, mask_ops
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import GraphBuilder
 from fuseplan.models.validate import check_plan
-from fuseplan.solver.exact import cpsat_flow, cpsat_partition, ideals, milp
-from fuseplan.solver.api import solve_net
+from fuseplan.solver.api import METHODS as REGISTRY
+from fuseplan.solver.api import method_function, solve_net
+from fuseplan.solver.exact import ideals
 from fuseplan.solver.problem import Limits, make_problem
 
-METHODS = [ideals, cpsat_flow, cpsat_partition, milp]
-IDS = ["ideals", "cpsat_flow", "cpsat_partition", "milp"]
+
+def registered_methods() -> dict[str, Callable[..., object]]:
+    """Every registered method's solve function, once per module (aliases such as
+    ``exact`` for ``auto`` run once): a newly registered method is tested here unasked."""
+    found: dict[str, Callable[..., object]] = {}
+    modules = set()
+    for name in REGISTRY:
+        solve = method_function(name)
+        if solve.__module__ not in modules:
+            modules.add(solve.__module__)
+            found[name] = solve
+    return found
+
+
+METHODS = list(registered_methods().values())
+IDS = list(registered_methods())
 
 
 def worked_example(with_relu: bool = False):
@@ -38,9 +55,9 @@ def test_worked_example_known_optimum(method) -> None:
     tied with {c1}+{c2,add}; all alone costs 1,478,784 B."""
     graph = worked_example()
     model = make_cost_model("lbdf", graph, 1)
-    big = method.solve(make_problem(graph, model, 128 * 1024), Limits())
+    big = method(make_problem(graph, model, 128 * 1024), Limits())
     assert big.objective_bytes == 475_264 and len(big.groups) == 1
-    small = method.solve(make_problem(graph, model, 100 * 1024), Limits())
+    small = method(make_problem(graph, model, 100 * 1024), Limits())
     assert small.objective_bytes == 1_077_376 and small.status == "OPTIMAL"
     check_plan(small.plan, graph, model)
 
@@ -60,7 +77,7 @@ def test_two_cycle_plan_is_never_returned(method) -> None:
     cyclic_cost = model.dram_bytes(a, buffer) + model.dram_bytes(b, buffer)
     expected, _ = brute_force_optimum(graph, model, buffer)
     assert cyclic_cost < expected  # the trap is tempting
-    result = method.solve(make_problem(graph, model, buffer), Limits())
+    result = method(make_problem(graph, model, buffer), Limits())
     assert result.status == "OPTIMAL" and result.objective_bytes == expected
     assert set(result.groups) != {a, b}
 
@@ -87,7 +104,7 @@ def test_pins_forbids_and_group_size_match_brute_force(method) -> None:
     problem = make_problem(graph, model, buffer,
                            pins=[[names[v] for v in pin] for pin in pins],
                            forbids=[[names[u], names[v]] for u, v in forbids], max_group_ops=4)
-    result = method.solve(problem, Limits())
+    result = method(problem, Limits())
     assert result.objective_bytes == expected and result.status == "OPTIMAL"
     group_of = {v: i for i, g in enumerate(result.groups) for v in mask_ops(g)}
     assert group_of[apart[0]] == group_of[apart[1]]
@@ -112,7 +129,7 @@ def test_unfusable_op_is_a_fixed_singleton() -> None:
     for method in METHODS:
         problem = make_problem(graph, model, buffer)
         assert problem.unfusable == 1 << graph.op_id("heavy")
-        result = method.solve(problem, Limits())
+        result = method(problem, Limits())
         assert result.objective_bytes == expected
         heavy = [g for g in result.plan.groups if not g.fusible]
         assert [g.ops for g in heavy] == [(graph.op_id("heavy"),)]
