@@ -2,11 +2,14 @@
 
 Three modes:
 
-``export`` (run with a throwaway venv holding torch 2.14.1 + torchvision 0.29.1, never with
-the project's venv, whose torch 2.13 the torchvision wheel does not import beside)::
+``export`` (run with a throwaway venv holding torch and torchvision, never with the project's
+venv: the project does not depend on torchvision). Either torch 2.14.1 + torchvision 0.29.1,
+or, without the multi-GB download, the local torch 2.13 CPU build with torchvision 0.28
+installed without its dependencies (``import_torchvision`` below makes it import)::
 
     python3 -m venv /tmp/tvvenv
-    /tmp/tvvenv/bin/pip install torch==2.14.1 torchvision==0.29.1 onnx
+    /tmp/tvvenv/bin/pip install torch==2.13.0 onnx pillow
+    /tmp/tvvenv/bin/pip install --no-deps torchvision==0.28.0
     /tmp/tvvenv/bin/python benchmarks/zoo_fixtures.py export [--out /tmp/zoo_onnx] [NAME ...]
 
 builds every net (weights=None, eval(), no auxiliary heads, batch 1), exports it with the
@@ -62,6 +65,8 @@ TORCHVISION_NETS: dict[str, tuple[str, dict[str, Any], int]] = {
     "deeplabv3_mobilenet_v3_large": (
         "deeplabv3_mobilenet_v3_large", {"weights_backbone": None, "aux_loss": False}, 513
     ),
+    "convnext_tiny": ("convnext_tiny", {}, 224),
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}, 224),
 }
 ALL_NETS = tuple(TORCHVISION_NETS) + ("mobilenet_v1",)
 
@@ -113,10 +118,28 @@ def mobilenet_v1_module() -> Any:
     return MobileNetV1()
 
 
+def import_torchvision() -> Any:
+    """torchvision, also when its compiled ops do not match the torch beside it (torchvision
+    0.28 with torch 2.13's CPU build: registering the fake kernel of ``torchvision::nms``
+    fails). The models need none of those ops, so that registration is skipped."""
+    import torch
+
+    try:
+        import torchvision
+    except RuntimeError:
+        register_fake = torch.library.register_fake
+        torch.library.register_fake = lambda *a, **k: (lambda f: f)  # type: ignore[assignment]
+        try:
+            import torchvision
+        finally:
+            torch.library.register_fake = register_fake  # type: ignore[assignment]
+    return torchvision
+
+
 def build_module(name: str) -> tuple[Any, int]:
     if name == "mobilenet_v1":
         return mobilenet_v1_module(), 224
-    import torchvision
+    torchvision = import_torchvision()
 
     fn_name, kwargs, size = TORCHVISION_NETS[name]
     if name.startswith("deeplabv3"):

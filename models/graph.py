@@ -63,6 +63,8 @@ class Op:
     global op), ``s`` the row stride (1/f for an upsample by f). ``attrs`` keeps the ONNX
     attributes needed to write the op back to ONNX, as sorted (name, value) pairs.
     ``absorbed`` names the ONNX nodes folded into this op (BatchNormalization, shape-only ops).
+    ``barrier``: an op the importer does not know (``--unsupported barrier``): never fused,
+    an unfusable singleton at every buffer size (docs/cost-models.md).
     """
 
     id: int
@@ -77,6 +79,7 @@ class Op:
     attrs: tuple[tuple[str, AttrValue], ...] = ()
     param_shapes: tuple[tuple[int, ...], ...] = ()
     absorbed: tuple[str, ...] = ()
+    barrier: bool = False
 
     def attr(self, name: str, default: Any = None) -> Any:
         for key, value in self.attrs:
@@ -184,7 +187,7 @@ class Graph:
             h.update(
                 repr(
                     (op.name, op.kind, op.inputs, op.output, op.params, op.k, str(op.s),
-                     op.is_global, op.attrs, op.param_shapes)
+                     op.is_global, op.attrs, op.param_shapes) + (("barrier",) if op.barrier else ())
                 ).encode()
             )
         h.update(repr((self.inputs, self.outputs)).encode())
@@ -241,6 +244,7 @@ class GraphBuilder:
         param_shapes: Iterable[Sequence[int]] = (),
         absorbed: Iterable[str] = (),
         out_name: str | None = None,
+        barrier: bool = False,
     ) -> int:
         """Adds an op reading ``inputs`` (tensor ids); returns its output tensor id."""
         if name in self._op_names:
@@ -269,6 +273,7 @@ class GraphBuilder:
                 attrs=tuple(sorted(attrs)),
                 param_shapes=tuple(tuple(int(d) for d in shp) for shp in param_shapes),
                 absorbed=tuple(absorbed),
+                barrier=bool(barrier),
             )
         )
         return tid

@@ -65,6 +65,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
                 "is_global": op.is_global,
                 "attrs": {key: _attr_to_json(v) for key, v in op.attrs},
                 "absorbed": list(op.absorbed),
+                **({"barrier": True} if op.barrier else {}),
             }
             for op in graph.ops
         ],
@@ -167,7 +168,16 @@ def _add_op(b: GraphBuilder, node: dict[str, Any], tid: dict[str, int], where: s
         param_shapes=_param_shapes(_need(node, "param_shapes", list, where), where),
         absorbed=_need(node, "absorbed", list, where),
         out_name=_need(node, "output", str, where),
+        barrier=_barrier(node, where),
     )
+
+
+def _barrier(node: dict[str, Any], where: str) -> bool:
+    """The optional ``barrier`` field (written only when true)."""
+    value = node.get("barrier", False)
+    if not isinstance(value, bool):
+        raise FusePlanError(f"{where}: 'barrier' must be true or false")
+    return value
 
 
 def _param_shapes(value: list[Any], where: str) -> list[tuple[int, ...]]:

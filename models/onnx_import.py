@@ -22,6 +22,11 @@ from .errors import FusePlanError
 from .graph import Graph, GraphBuilder
 from .onnx_load import LoadedModel, load_onnx
 from .onnx_ops import SHAPE_ONLY, SUPPORTED, NodeIO, OpSpec, op_spec
+from .onnx_patterns import Graphview, channel_shuffles, channels_last_regions, erf_gelus
+from .onnx_extra_ops import barrier_spec, channel_gather_spec, split_specs, transpose_spec
+
+UNSUPPORTED_MODES = ("error", "barrier")
+CHANNELS_LAST = "channels_last"  # attr of an op folded from a channels-last Transpose pair
 
 EXPORT_HELPER = "fuseplan-export layout helper"
 GRAPH_NAME_KEY = "fuseplan.graph_name"
@@ -39,9 +44,18 @@ class _Pending:
     absorbed: list[int]  # node indices
 
 
-def import_onnx(path: str | Path, *, input_shape: Sequence[int] | None = None) -> Graph:
-    """The graph an ONNX file describes (see the module docstring for the normalisation)."""
-    return _Importer(load_onnx(path, input_shape)).build()
+def import_onnx(
+    path: str | Path, *, input_shape: Sequence[int] | None = None, unsupported: str = "error"
+) -> Graph:
+    """The graph an ONNX file describes (see the module docstring for the normalisation).
+
+    ``unsupported="barrier"`` makes an op the importer does not know a barrier (an op that is
+    never fused, docs/cost-models.md) instead of an error."""
+    if unsupported not in UNSUPPORTED_MODES:
+        raise FusePlanError(
+            f"--unsupported {unsupported!r} is not a mode: use one of {', '.join(UNSUPPORTED_MODES)}"
+        )
+    return _Importer(load_onnx(path, input_shape), unsupported == "barrier").build()
 
 
 def to_chw(dims: Sequence[int | None], what: str) -> tuple[int, int, int]:
@@ -61,8 +75,9 @@ def to_chw(dims: Sequence[int | None], what: str) -> tuple[int, int, int]:
 
 
 class _Importer:
-    def __init__(self, m: LoadedModel) -> None:
+    def __init__(self, m: LoadedModel, barriers: bool = False) -> None:
         self.m = m
+        self.barriers = barriers
         self.where = repr(str(m.path))
         self.producer: dict[str, int] = {}
         self.readers: dict[str, list[int]] = {}
@@ -75,6 +90,12 @@ class _Importer:
                     self.readers.setdefault(x, []).append(i)
         self.live = self._live_nodes()
         self.alias: dict[str, str] = {}  # removed value -> the data value it stands for
+        view = Graphview(m, self.live)
+        self.layout = channels_last_regions(view)
+        self.shuffles = {s.transpose: s for s in channel_shuffles(view)}
+        self.gelus = {g.erf: g for g in erf_gelus(view)}
+        self.claimed = {j for s in self.shuffles.values() for j in (s.reshape_in, s.reshape_out)}
+        self.claimed |= {j for g in self.gelus.values() for j in g.nodes}
 
     # ----- checks -----
     def _live_nodes(self) -> set[int]:
@@ -91,19 +112,31 @@ class _Importer:
     def _data_nodes(self) -> list[int]:
         return [i for i in sorted(self.live) if i not in self.m.folded]
 
+    def _known(self, i: int) -> bool:
+        node = self.m.nodes[i]
+        if node.domain not in ("", "ai.onnx"):
+            return False
+        if node.op_type == "Split":
+            return self._split(i) is not None
+        if node.op_type == "Gather":
+            return self._gather(i) is not None
+        return node.op_type in SUPPORTED | SHAPE_ONLY or node.op_type == "Transpose"
+
     def _check_supported(self) -> None:
-        bad = [i for i in self._data_nodes()
-               if self.m.nodes[i].op_type not in SUPPORTED | SHAPE_ONLY
-               or self.m.nodes[i].domain not in ("", "ai.onnx")]
-        if bad:
+        bad = [i for i in self._data_nodes() if not self._known(i)]
+        self.barrier_nodes = set(bad) if self.barriers else set()
+        if bad and not self.barriers:
             listed = ", ".join(f"{self.m.nodes[i].op_type} {self.m.names[i]!r}" for i in bad)
             raise FusePlanError(
                 f"{self.where} has {len(bad)} unsupported op(s): {listed} "
-                "(docs/graph-json.md lists the supported ones)"
+                "(docs/graph-json.md lists the supported ones); "
+                "--unsupported barrier plans them as barriers, ops never fused"
             )
         graph_outputs = set(self.m.outputs)
         multi = []
         for i in self._data_nodes():
+            if self.m.nodes[i].op_type == "Split" and i not in self.barrier_nodes:
+                continue
             extra = [o for o in self.m.nodes[i].output[1:] if o and (
                 any(r in self.live for r in self.readers.get(o, [])) or o in graph_outputs)]
             if extra:
@@ -122,6 +155,8 @@ class _Importer:
 
     def _dims(self, value: str) -> tuple[int, ...]:
         dims = self.m.dims.get(value)
+        if value in self.layout.values and dims is not None and len(dims) == 4:
+            dims = (dims[0], dims[3], dims[1], dims[2])
         if dims is None or any(d is None for d in dims):
             who = self.producer.get(value)
             what = f"tensor {value!r}" + (f" (output of node {self.m.names[who]!r})" if who is not None else "")
@@ -138,10 +173,64 @@ class _Importer:
         return to_chw(self._dims(value), what)
 
     # ----- assembly -----
+    def _io(self, i: int) -> NodeIO:
+        return NodeIO(self.m.nodes[i], self.m.names[i], self.m.opset, self.m.constants,
+                      self._dims, self._chw)
+
+    def _split(self, i: int) -> list[tuple[str, OpSpec]] | None:
+        return split_specs(self._io(i), self.live_readers)
+
+    def _gather(self, i: int) -> OpSpec | None:
+        return channel_gather_spec(self._io(i))
+
+    def live_readers(self, value: str) -> bool:
+        return value in self.m.outputs or any(r in self.live for r in self.readers.get(value, []))
+
+    def _special(self, i: int) -> list[_Pending] | None:
+        """The ops of a node that a pattern or a multi-output rule makes (None: no such rule)."""
+        node, name = self.m.nodes[i], self.m.names[i]
+        if i in self.barrier_nodes:
+            out = self.m.dims.get(node.output[0])
+            if out is None or any(d is None for d in out):
+                raise FusePlanError(
+                    f"{self.where}: the output shape of {node.op_type} {name!r} (a barrier) is known "
+                    f"neither from ONNX shape inference nor from the file's value_info: add a "
+                    f"value_info for {node.output[0]!r} to the file"
+                )
+            spec = barrier_spec(self._io(i))
+            return [_Pending(i, name, node.output[0], spec, [])]
+        if i in self.shuffles:
+            sh = self.shuffles[i]
+            c = self._dims(sh.source)[1]
+            spec = OpSpec("ChannelShuffle", (sh.source,), attrs={"groups": sh.groups})
+            assert c % sh.groups == 0
+            return [_Pending(i, name, sh.output, spec, [sh.reshape_in, sh.reshape_out])]
+        if i in self.gelus:
+            ge = self.gelus[i]
+            attrs = {CHANNELS_LAST: 1} if i in self.layout.nodes else {}
+            spec = OpSpec("Gelu", (ge.source,), attrs=attrs)
+            return [_Pending(i, name, ge.output, spec, list(ge.nodes))]
+        if node.op_type == "Split":
+            return [_Pending(i, sub, out, spec, []) for sub, spec in self._split(i) or []]
+        if node.op_type == "Gather":
+            spec = self._gather(i)
+            return [_Pending(i, name, node.output[0], spec, [])] if spec is not None else None
+        return None
+
     def _pending_ops(self) -> list[_Pending]:
         ops: list[_Pending] = []
         for i in self._data_nodes():
             node = self.m.nodes[i]
+            if i in self.claimed:
+                continue
+            special = self._special(i)
+            if special is not None:
+                ops += [replace(p, spec=replace(p.spec, data_inputs=tuple(
+                    self._resolve(x) for x in p.spec.data_inputs))) for p in special]
+                continue
+            if i in self.layout.transposes:
+                self.alias[node.output[0]] = node.input[0]
+                continue
             if node.op_type in SHAPE_ONLY:
                 data = [x for x in node.input if x and x not in self.m.constants]
                 if len(data) != 1:
@@ -150,9 +239,10 @@ class _Importer:
                     )
                 self.alias[node.output[0]] = data[0]
                 continue
-            io = NodeIO(node, self.m.names[i], self.m.opset, self.m.constants, self._dims, self._chw)
-            spec = op_spec(io)
+            spec = transpose_spec(self._io(i)) if node.op_type == "Transpose" else op_spec(self._io(i))
             spec = replace(spec, data_inputs=tuple(self._resolve(x) for x in spec.data_inputs))
+            if i in self.layout.nodes:
+                spec = replace(spec, attrs={**spec.attrs, CHANNELS_LAST: 1})
             ops.append(_Pending(i, self.m.names[i], node.output[0], spec, []))
         return ops
 
@@ -183,11 +273,40 @@ class _Importer:
             p.spec = replace(p.spec, data_inputs=tuple(self._resolve(x) for x in p.spec.data_inputs))
         return kept
 
+    def _fold_matmul_biases(self, ops: list[_Pending]) -> list[_Pending]:
+        """A channels-last MatMul's bias Add (a constant of C' channels, the MatMul's only
+        reader) joins the MatMul, as a Gemm holds its bias."""
+        by_output = {p.output: p for p in ops}
+        outputs = {self._resolve(o) for o in self.m.outputs}
+        readers: dict[str, int] = {}
+        for p in ops:
+            for x in set(p.spec.data_inputs):
+                readers[x] = readers.get(x, 0) + 1
+        kept: list[_Pending] = []
+        for p in ops:
+            src = p.spec.data_inputs[0]
+            mm = by_output.get(src)
+            if (p.spec.kind == "Add" and CHANNELS_LAST in p.spec.attrs and len(p.spec.data_inputs) == 1
+                    and mm is not None and mm.spec.kind == "MatMul" and CHANNELS_LAST in mm.spec.attrs
+                    and len(mm.spec.param_shapes) == 1 and readers.get(src, 0) == 1
+                    and src not in outputs
+                    and p.spec.param_shapes == ((mm.spec.param_shapes[0][1],),)):
+                mm.spec = replace(mm.spec, params=mm.spec.params + p.spec.params,
+                                  param_shapes=mm.spec.param_shapes + p.spec.param_shapes)
+                mm.absorbed.append(p.index)
+                self.alias[p.output] = mm.output
+                by_output[p.output] = mm
+                continue
+            kept.append(p)
+        for p in kept:
+            p.spec = replace(p.spec, data_inputs=tuple(self._resolve(x) for x in p.spec.data_inputs))
+        return kept
+
     def _assign_absorbed(self, ops: list[_Pending]) -> None:
         """Each removed live node goes to the first kept op that reads what it produces."""
         owner: dict[int, int] = {}  # node index -> position in ops
         for pos, p in enumerate(ops):
-            owner[p.index] = pos
+            owner.setdefault(p.index, pos)  # a Split's first Slice owns what feeds the Split
             for j in p.absorbed:
                 owner[j] = pos
         by_output = {p.output: pos for pos, p in enumerate(ops)}
@@ -207,7 +326,7 @@ class _Importer:
 
     def build(self) -> Graph:
         self._check_supported()
-        ops = self._fold_batch_norms(self._pending_ops())
+        ops = self._fold_matmul_biases(self._fold_batch_norms(self._pending_ops()))
         self._assign_absorbed(ops)
         name = self.m.metadata.get(GRAPH_NAME_KEY) or self.m.name
         b = GraphBuilder(name, source=str(self.m.path))
@@ -224,7 +343,7 @@ class _Importer:
             tid[p.output] = b.op(
                 p.name, s.kind, [tid[x] for x in s.data_inputs], self._chw(p.output),
                 params=s.params, k=s.k, s=s.s, is_global=s.is_global, attrs=s.attrs.items(),
-                param_shapes=s.param_shapes, out_name=p.output,
+                param_shapes=s.param_shapes, out_name=p.output, barrier=s.barrier,
                 absorbed=[self.m.names[j] for j in sorted(p.absorbed, key=lambda j: self.m.positions[j])],
             )
         for o in self.m.outputs:

@@ -70,6 +70,7 @@ class OpSpec:
     attrs: dict[str, AttrValue] = field(default_factory=dict)
     params: int = 0
     param_shapes: tuple[tuple[int, ...], ...] = ()
+    barrier: bool = False  # an op the importer does not know (--unsupported barrier)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ def fold_activations(graph: Graph) -> Graph:
             continue
         host_id = _host(graph, producer, redirect)
         host = ops[host_id]
+        if host.barrier:  # a barrier stays what the file has: nothing joins it
+            continue
         ops[host_id] = replace(
             host,
             params=host.params + op.params,
@@ -72,6 +74,7 @@ def _rebuild(graph: Graph, ops: dict[int, Op], redirect: dict[int, int]) -> Grap
             op.name, op.kind, [new_id[resolve(x)] for x in op.inputs], final.shape,
             params=op.params, k=op.k, s=op.s, is_global=op.is_global, attrs=op.attrs,
             param_shapes=op.param_shapes, absorbed=op.absorbed, out_name=out.name,
+            barrier=op.barrier,
         )
     for t in graph.outputs:
         b.output(new_id[resolve(t)])
