@@ -2,9 +2,11 @@
 
 ``solve_net("googlenet", buffer_bytes=256 * 1024)`` loads the net, binds the cost model,
 checks the constraints and runs a method; ``solve_problem`` does the last step for a
-:class:`Problem` built by hand. Methods register by name in :data:`METHODS` (a module path
-and its ``solve`` function), so later searches join the same ``--method`` flag by adding a
-line here. Modules load on first use: ``auto`` on a chain-like net never imports OR-Tools.
+:class:`Problem` built by hand. Methods register by name in :data:`METHODS` (a
+:class:`MethodInfo`: the module whose ``solve`` runs it, exact or heuristic, a one-line
+description shown by ``fuseplan solve --help``), so later searches join the same
+``--method`` flag, and the tests, by adding a line here. Modules load on first use: ``auto``
+on a chain-like net never imports OR-Tools.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph
@@ -25,27 +28,72 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .result import SolveResult
 
-# name -> (module under fuseplan.solver, one-line description)
-METHODS: dict[str, tuple[str, str]] = {
-    "auto": ("exact.auto", "count ideals, then ideals or cpsat-partition (default)"),
-    "exact": ("exact.auto", "another name for auto"),
-    "ideals": ("exact.ideals", "shortest path over the ideal lattice (dynamic programming)"),
-    "cpsat": ("exact.cpsat", "CP-SAT: flow over ideals when they are few, else set partition"),
-    "cpsat-flow": ("exact.cpsat_flow", "CP-SAT flow over the ideal lattice, one Boolean per arc"),
-    "cpsat-partition": ("exact.cpsat_partition", "CP-SAT set partition over candidate groups"),
-    "milp": ("exact.milp", "PuLP/CBC set partition over candidate groups (cross-check)"),
-    "astar": ("exact.astar", "best-first search over ideals, groups listed only where needed"),
+Kind = Literal["exact", "heuristic"]
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A registered method: ``module`` (under ``fuseplan.solver``) has its ``solve``;
+    ``kind`` is "exact" (proves the optimum when it runs to the end: the tests hold it to
+    brute force) or "heuristic" (a valid plan, no proof: held to validity and cost >= the
+    optimum); ``description`` is one line for ``fuseplan solve --help``."""
+
+    module: str
+    kind: Kind
+    description: str
+
+
+METHODS: dict[str, MethodInfo] = {
+    "auto": MethodInfo(
+        "exact.auto", "exact",
+        "the default: count ideals (cap 60,000); at most 1,000: ideals; up to 60,000: astar "
+        "when the plan of consecutive runs is within 10 % of A*'s estimate (large buffers "
+        "on branchy nets), else ideals; beyond 60,000: astar"),
+    "exact": MethodInfo("exact.auto", "exact", "another name for auto"),
+    "ideals": MethodInfo(
+        "exact.ideals", "exact",
+        "shortest path over the ideal lattice, arcs from every candidate group (up to "
+        "200,000 ideals)"),
+    "cpsat": MethodInfo(
+        "exact.cpsat", "exact",
+        "CP-SAT: cpsat-flow when at most 20,000 ideals, else cpsat-partition"),
+    "cpsat-flow": MethodInfo(
+        "exact.cpsat_flow", "exact",
+        "CP-SAT unit flow over the ideal lattice, one Boolean per arc"),
+    "cpsat-partition": MethodInfo(
+        "exact.cpsat_partition", "exact",
+        "CP-SAT set partition over candidate groups, cycles cut lazily"),
+    "milp": MethodInfo(
+        "exact.milp", "exact",
+        "the same set partition in PuLP/CBC (the independent cross-check)"),
+    "astar": MethodInfo(
+        "exact.astar", "exact",
+        "best-first search (A*) over ideals, groups priced only where needed; its bound "
+        "holds for the whole problem when stopped"),
 }
 
 
-def method_names() -> list[str]:
-    return list(METHODS)
+def method_names(kind: Kind | None = None) -> list[str]:
+    """The registered names, or those of one kind."""
+    return [name for name, info in METHODS.items() if kind is None or info.kind == kind]
+
+
+def methods_help(columns: int = 79) -> str:
+    """Each method's description, for ``fuseplan solve --help`` (wrapped at ``columns``)."""
+    import textwrap
+
+    width = max(len(name) for name in METHODS)
+    return "\n".join(
+        textwrap.fill(f"{name:<{width}}  {info.kind}: {info.description}", columns,
+                      initial_indent="  ", subsequent_indent=" " * (width + 4))
+        for name, info in METHODS.items()
+    )
 
 
 def method_function(name: str) -> Callable[..., SolveResult]:
     if name not in METHODS:
         raise FusePlanError(f"unknown method {name!r}: use one of {', '.join(METHODS)}")
-    module = importlib.import_module(f"fuseplan.solver.{METHODS[name][0]}")
+    module = importlib.import_module(f"fuseplan.solver.{METHODS[name].module}")
     return module.solve
 
 

@@ -24,14 +24,16 @@ MAX_LISTED_OPS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fuseplan.solver.api import METHODS  # the registry: new methods join here
+    from fuseplan.solver.api import METHODS, methods_help  # the registry: new methods join here
 
     add_net_argument(parser)
     add_hw_arguments(parser)
     parser.add_argument(
-        "--method", default="auto", choices=list(METHODS),
-        help="auto/exact: count ideals, then ideals or astar (see docs/solvers.md; default auto)",
+        "--method", default="auto", choices=list(METHODS), metavar="METHOD",
+        help="one of the methods listed below (default auto; see docs/solvers.md)",
     )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the list's lines
+    parser.epilog = "methods:\n" + methods_help()
     parser.add_argument("--time-limit", type=_seconds, metavar="S",
                         help="stop after S seconds (enumeration included) with the best plan")
     parser.add_argument("--gap", type=float, metavar="REL",
