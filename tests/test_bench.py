@@ -180,10 +180,18 @@ def test_second_call_skips_finished_runs(small_bench: Path, worked_example: Path
     bad = small_bench.parent.parent / "broken.onnx"
     start = time.perf_counter()
     out = _bench("--nets", f"{worked_example},{bad}", "--buffers", "256KB", "--schemes",
-                 "lbdf,brr", "--out", str(small_bench))
-    assert out.returncode == 0 and "4 runs: 4 already" in out.stdout and "0 run now" in out.stdout
+                 "lbdf,brr", "--out", str(small_bench) + "/")
+    assert "4 runs: 4 already" in out.stdout and "0 run now" in out.stdout
+    # the failed rows of the first call remain: exit 1, and say how to run them again
+    assert out.returncode == 1, out.stdout
+    assert "2 run(s) failed in an earlier call" in out.stderr and "--retry-errors" in out.stderr
+    assert "//" not in out.stdout and f"{small_bench}/rows.jsonl" in out.stdout
     assert time.perf_counter() - start < 10
     assert len(_rows(small_bench)) == 4
+    assert not (small_bench / ".lock").exists()  # no empty lock file left behind
+    ok = _bench("--nets", str(worked_example), "--buffers", "256KB", "--schemes", "lbdf,BRR",
+                "--out", str(small_bench))
+    assert ok.returncode == 0 and "2 runs: 2 already" in ok.stdout, ok.stderr
 
 
 def test_store_cuts_a_torn_line_and_locks(tmp_path: Path) -> None:

@@ -27,7 +27,9 @@ BACKENDS = ("process", "ray")
 
 @dataclass(frozen=True)
 class BenchSummary:
-    """What one ``fuseplan bench`` call did; ``failed`` counts its ERROR/TIMEOUT rows."""
+    """What one ``fuseplan bench`` call did; ``failed`` counts its ERROR/TIMEOUT rows,
+    ``failed_kept`` the error rows of earlier calls it skipped (not retried without
+    ``retry_errors``)."""
 
     out_dir: str
     total: int
@@ -35,6 +37,7 @@ class BenchSummary:
     done: int
     failed: int
     wall_time_s: float
+    failed_kept: int = 0
 
 
 def default_jobs() -> int:
@@ -138,6 +141,8 @@ def run_bench(
     try:
         finished = store.finished_keys(include_errors=not retry_errors)
         pending = [spec for spec in runs if spec.key not in finished]
+        wanted = {spec.key for spec in runs}
+        failed_kept = len(wanted & (finished - store.finished_keys(include_errors=False)))
         pending = list({spec.key: spec for spec in pending}.values())
         if on_start:
             on_start(len(pending), len(runs) - len(pending))
@@ -161,4 +166,5 @@ def run_bench(
         done=len(pending),
         failed=failed,
         wall_time_s=round(time.perf_counter() - start, 3),
+        failed_kept=failed_kept,
     )

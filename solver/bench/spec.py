@@ -142,7 +142,7 @@ def parse_buffers(text: str) -> list[int]:
 def parse_schemes(text: str) -> list[str]:
     from fuseplan.models.hardware import known_schemes
 
-    out = [t.strip() for t in text.split(",") if t.strip()]
+    out = [t.strip().lower() for t in text.split(",") if t.strip()]  # LBDF = lbdf
     for s in out:
         if s not in known_schemes():
             raise FusePlanError(f"--schemes: unknown scheme {s!r}: use {','.join(known_schemes())}")

@@ -68,6 +68,10 @@ class ResultStore:
 
     def close(self) -> None:
         if self._lock_fd is not None:
+            try:  # no empty .lock left behind; removed while still held, so no one is waiting
+                os.unlink(self.dir / ".lock")
+            except OSError:
+                pass
             os.close(self._lock_fd)
             self._lock_fd = None
 

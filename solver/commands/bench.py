@@ -17,14 +17,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--nets", metavar="NETS",
         help="comma-separated: zoo names, families (mobilenets, resnets, efficientnets, paper, "
-        "zoo, all), generated nets (wide:ops=200,width=4,seed=0) or .onnx files; ';' also separates",
+        "zoo, all), generated nets (wide:ops=200,width=4,seed=0, cells:cell=darts,cells=5), "
+        ".onnx files or graph JSON files; ';' also separates",
     )
     parser.add_argument("--buffers", metavar="SIZES",
                         help="e.g. 128KB,256KB, or sweep (16KB to 2MB in powers of two)")
     parser.add_argument("--schemes", default="lbdf", metavar="S,S",
                         help="cost models, e.g. lbdf,brr (default: lbdf)")
-    parser.add_argument("--methods", default="auto", metavar="M[:REPAIR],...",
-                        help="`fuseplan solve --method` names (default: auto)")
+    parser.add_argument(
+        "--methods", default="auto", metavar="M[:REPAIR],...",
+        help="`fuseplan solve --method` names (default: auto). `exact` is another name for "
+        "auto (the exact default), `cpsat` picks cpsat-flow or cpsat-partition by the "
+        "number of ideals; M:REPAIR runs method M with the repair strategy REPAIR "
+        "(`--repair`, for the heuristic searches; exact methods take none)",
+    )
     parser.add_argument("--time-limit", type=float, metavar="S", help="seconds per run")
     parser.add_argument("--seeds", type=int, default=1, metavar="N", help="seeds 0..N-1 (default 1)")
     parser.add_argument("--jobs", type=int, metavar="N", help="runs at once (default: the cores)")
@@ -42,7 +48,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="bench directory (rows.jsonl, rows.csv, plans/)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or per-run lines")
     add_passthrough_arguments(parser)
-    sub = parser.add_subparsers(dest="bench_command", metavar="report")
+    parser.usage = (
+        "fuseplan bench --nets NETS --buffers SIZES --out DIR [options]\n"
+        "       fuseplan bench report DIR [--format md|html]"
+    )
+    sub = parser.add_subparsers(
+        dest="bench_command", metavar="report DIR", title="optional subcommand",
+        description="`fuseplan bench report DIR` reports on a bench directory instead of running",
+    )
     report = sub.add_parser("report", help="write DIR/report/report.md (or .html) with plots",
                             description="write a report of a bench directory with tables and plots")
     report.add_argument("dir", metavar="DIR", help="a bench directory (--out of fuseplan bench)")
@@ -93,12 +106,21 @@ def _bench(args: argparse.Namespace) -> int:
         )
     finally:
         progress.stop()
+    from pathlib import Path
+
+    rows = Path(summary.out_dir) / "rows.jsonl"  # runs/ + rows.jsonl, not runs//rows.jsonl
     print(
-        f"{summary.total} runs: {summary.skipped} already in {summary.out_dir}, {summary.done} "
-        f"run now ({summary.failed} failed) in {summary.wall_time_s:.1f} s; rows: "
-        f"{summary.out_dir}/rows.jsonl, rows.csv"
+        f"{summary.total} runs: {summary.skipped} already in {Path(summary.out_dir)}, "
+        f"{summary.done} run now ({summary.failed} failed) in {summary.wall_time_s:.1f} s; "
+        f"rows: {rows}, rows.csv"
     )
-    return 1 if summary.failed else 0
+    if summary.failed_kept:
+        print(
+            f"fuseplan bench: {summary.failed_kept} run(s) failed in an earlier call and were "
+            f"not run again (their rows in {rows} say why); rerun with --retry-errors",
+            file=sys.stderr,
+        )
+    return 1 if summary.failed or summary.failed_kept else 0
 
 
 class _Progress:
