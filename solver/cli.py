@@ -55,13 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        p.add_argument(
-            "--debug", action="store_true", default=argparse.SUPPRESS,
-            help="show the full traceback of an error",
-        )
+        _add_debug(p)
         module.add_arguments(p)
+        for nested in _nested_parsers(p):  # hw list, hw show, bench report, ...
+            _add_debug(nested)
         p.set_defaults(_run=module.run)
     return parser
+
+
+def _add_debug(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS,
+        help="show the full traceback of an error",
+    )
+
+
+def _nested_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in dict.fromkeys(action.choices.values()):
+                found += [nested, *_nested_parsers(nested)]
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

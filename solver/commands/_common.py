@@ -18,8 +18,8 @@ def add_net_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "net",
         metavar="NET_OR_FILE",
-        help="a zoo name (see `fuseplan zoo`), a generated net (wide:ops=400,width=8,seed=0), "
-        "an ONNX file, or a graph JSON",
+        help="a zoo name (see `fuseplan zoo`), a generated net (wide:ops=400,width=8,seed=0 or "
+        "cells:cell=darts,cells=5,seed=0; see docs/bench.md), an ONNX file, or a graph JSON",
     )
     parser.add_argument(
         "--input-shape",
@@ -55,18 +55,39 @@ def print_table(
     rows: Sequence[Sequence[Any]],
     *,
     right_align: Sequence[int] = (),
+    width: int | None = None,
+    caption: str | None = None,
+    no_wrap: Sequence[int] = (),
 ) -> None:
-    """A table for a person: rich when stdout is a terminal, plain aligned text otherwise."""
+    """A table for a person: rich when stdout is a terminal, plain aligned text otherwise.
+    ``width`` fixes the line width (default: the terminal's, 200 when not a terminal)."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=title, show_lines=False, header_style="bold", caption=caption,
+                  caption_justify="left")
     for i, h in enumerate(headers):
-        table.add_column(h, justify="right" if i in right_align else "left")
+        table.add_column(h, justify="right" if i in right_align else "left",
+                         no_wrap=i in no_wrap)
     for row in rows:
         table.add_row(*(str(x) for x in row))
-    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    if width is None:
+        width = None if sys.stdout.isatty() else 200
+    console = Console(file=sys.stdout, width=width)
     console.print(table)
+
+
+def terminal_width(default: int = 120) -> int:
+    """Columns to fit: $COLUMNS, else the terminal's width, else ``default`` (a pipe or file)."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((default, 24)).columns
+    return default
 
 
 def fmt_int(n: int) -> str:

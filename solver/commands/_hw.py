@@ -32,6 +32,7 @@ def add_hw_arguments(parser: argparse.ArgumentParser, *, buffer_required: bool =
     )
     group.add_argument(
         "--scheme",
+        type=str.lower,  # LBDF, Lbdf and lbdf are the same scheme
         choices=known_schemes(),
         help=f"fusion cost model (default: the --hw file's, else {DEFAULT_SCHEME})",
     )
