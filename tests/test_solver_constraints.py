@@ -20,7 +20,8 @@ from fuseplan.solver.problem import Limits, make_problem
 
 def registered_methods() -> dict[str, Callable[..., object]]:
     """Every registered method's solve function, once per module (aliases such as
-    ``exact`` for ``auto`` run once): a newly registered method is tested here unasked."""
+    ``exact`` for ``auto`` run once): a newly registered method is tested here unasked.
+    The constraints bind every method; the optimum is asserted only of exact ones."""
     found: dict[str, Callable[..., object]] = {}
     modules = set()
     for name in REGISTRY:
@@ -33,6 +34,16 @@ def registered_methods() -> dict[str, Callable[..., object]]:
 
 METHODS = list(registered_methods().values())
 IDS = list(registered_methods())
+EXACT = {solve for name, solve in registered_methods().items()
+         if REGISTRY[name].kind == "exact"}
+
+
+def optimal_if_exact(method, result, expected: int) -> None:
+    """Exact methods find the optimum; any method's plan costs at least that much."""
+    if method in EXACT:
+        assert result.status == "OPTIMAL" and result.objective_bytes == expected
+    else:
+        assert result.objective_bytes >= expected
 
 
 def worked_example(with_relu: bool = False):
@@ -56,9 +67,10 @@ def test_worked_example_known_optimum(method) -> None:
     graph = worked_example()
     model = make_cost_model("lbdf", graph, 1)
     big = method(make_problem(graph, model, 128 * 1024), Limits())
-    assert big.objective_bytes == 475_264 and len(big.groups) == 1
+    optimal_if_exact(method, big, 475_264)
     small = method(make_problem(graph, model, 100 * 1024), Limits())
-    assert small.objective_bytes == 1_077_376 and small.status == "OPTIMAL"
+    optimal_if_exact(method, small, 1_077_376)
+    check_plan(big.plan, graph, model)
     check_plan(small.plan, graph, model)
 
 
@@ -78,8 +90,9 @@ def test_two_cycle_plan_is_never_returned(method) -> None:
     expected, _ = brute_force_optimum(graph, model, buffer)
     assert cyclic_cost < expected  # the trap is tempting
     result = method(make_problem(graph, model, buffer), Limits())
-    assert result.status == "OPTIMAL" and result.objective_bytes == expected
+    optimal_if_exact(method, result, expected)
     assert set(result.groups) != {a, b}
+    check_plan(result.plan, graph, model)
 
 
 @pytest.mark.parametrize("method", METHODS, ids=IDS)
@@ -105,7 +118,7 @@ def test_pins_forbids_and_group_size_match_brute_force(method) -> None:
                            pins=[[names[v] for v in pin] for pin in pins],
                            forbids=[[names[u], names[v]] for u, v in forbids], max_group_ops=4)
     result = method(problem, Limits())
-    assert result.objective_bytes == expected and result.status == "OPTIMAL"
+    optimal_if_exact(method, result, expected)
     group_of = {v: i for i, g in enumerate(result.groups) for v in mask_ops(g)}
     assert group_of[apart[0]] == group_of[apart[1]]
     assert group_of[together[0]] != group_of[together[1]]
@@ -130,10 +143,11 @@ def test_unfusable_op_is_a_fixed_singleton() -> None:
         problem = make_problem(graph, model, buffer)
         assert problem.unfusable == 1 << graph.op_id("heavy")
         result = method(problem, Limits())
-        assert result.objective_bytes == expected
+        optimal_if_exact(method, result, expected)
         heavy = [g for g in result.plan.groups if not g.fusible]
         assert [g.ops for g in heavy] == [(graph.op_id("heavy"),)]
-        assert any(len(g.ops) == 2 for g in result.plan.groups)  # light2 + light3 fused
+        if method in EXACT:
+            assert any(len(g.ops) == 2 for g in result.plan.groups)  # light2 + light3 fused
         check_plan(result.plan, graph, model)
 
 
