@@ -90,7 +90,11 @@ def read_json(path: str | Path, what: str = "JSON file") -> Any:
     p = Path(path)
     if not p.exists():
         raise FusePlanError(f"{what} {str(p)!r} does not exist")
+    if p.is_dir():
+        raise FusePlanError(f"{what} {str(p)!r} is a directory: give the path of a file in it")
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise FusePlanError(f"{what} {str(p)!r} is not valid JSON: {err}") from None
+    except OSError as err:
+        raise FusePlanError(f"{what} {str(p)!r} cannot be read: {err.strerror or err}") from None

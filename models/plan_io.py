@@ -245,6 +245,11 @@ def read_plan_json(path: str | Path) -> dict[str, Any]:
     data = read_json(path, "plan file")
     if not isinstance(data, dict):
         raise FusePlanError(f"plan file {str(path)!r} holds a JSON {type(data).__name__}, not a plan object")
+    if data.get("format") == "fuseplan-graph" or ("tensors" in data and "groups" not in data):
+        raise FusePlanError(
+            f"{str(path)!r} is a graph JSON, not a plan: make a plan of it with "
+            f"`fuseplan solve {path} --buffer SIZE --out plan.json`"
+        )
     return data
 
 

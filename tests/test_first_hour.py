@@ -39,3 +39,18 @@ def test_help_names_generated_nets() -> None:
     bench = sub["bench"].format_help()
     assert "another name for" in bench and "M:REPAIR" in bench
     assert bench.startswith("usage: fuseplan bench --nets NETS --buffers SIZES --out DIR")
+
+
+def test_validate_a_directory_is_one_line_exit_2(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a directory" in err and "Traceback" not in err
+
+
+def test_validate_a_graph_json_says_so(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "g.json"
+    assert main(["graph", "squeezenet1_1", "--json", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{str(path)!r} is a graph JSON, not a plan" in err and "fuseplan solve" in err
