@@ -33,7 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .errors import FusePlanError
 from .graph import Graph, Op, Tensor
-from .onnx_import import EXPORT_HELPER, GRAPH_NAME_KEY, to_chw
+from .onnx_import import CHANNELS_LAST, EXPORT_HELPER, GRAPH_NAME_KEY, to_chw
 from .onnx_load import infer_dims
 from .onnx_ops import ELEMENTWISE, REDUCE
 
@@ -42,6 +42,7 @@ _SPATIAL = frozenset({"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool
 _AS_INPUTS = {"Clip": ("min", "max"), "Pad": ("pads", "value"), "ReduceSum": ("axes",),
               "Slice": ("starts", "ends", "axes", "steps")}
 _AXES_AS_INPUT_FROM = 18  # opset from which every Reduce* op takes axes as an input
+_NOT_ONNX = {CHANNELS_LAST, "groups"}  # our attrs: written as the layout, not as attributes
 
 
 def _as_inputs(kind: str, opset: int) -> tuple[str, ...]:
@@ -56,14 +57,17 @@ def choose_opset(graph: Graph) -> int:
         ok = True
         for op in graph.ops:
             try:
-                schema = onnx.defs.get_schema(op.kind, opset)
+                schema = onnx.defs.get_schema("Transpose" if op.kind == "ChannelShuffle" else op.kind,
+                                              opset)
             except onnx.defs.SchemaError:
                 ok = False
                 break
             if schema.deprecated:
                 ok = False
                 break
-            keys = {k for k, _ in op.attrs} - set(_as_inputs(op.kind, opset))
+            keys = {k for k, _ in op.attrs} - set(_as_inputs(op.kind, opset)) - _NOT_ONNX
+            if op.kind == "ChannelShuffle":
+                keys, schema = set(), onnx.defs.get_schema("Transpose", opset)
             if not keys <= set(schema.attributes):
                 ok = False
                 break
@@ -82,7 +86,7 @@ def export_onnx(graph: Graph, path: str | Path, *, seed: int = 0) -> None:
         text = str(err).split(": ONNX shape inference failed: ")[-1]
         first = (text.strip().splitlines() or [type(err).__name__])[0]
         raise FusePlanError(f"graph {graph.name!r} cannot be written as ONNX: {first}") from None
-    _check_shapes(graph, dims)
+    _check_shapes(graph, dims, writer.nchw_name)
     model = writer.model(weights=np.random.default_rng(seed))
     _write_bytes_atomic(Path(path), model.SerializeToString())
 
@@ -102,10 +106,10 @@ def _write_bytes_atomic(target: Path, data: bytes) -> None:
         raise
 
 
-def _check_shapes(graph: Graph, dims: dict[str, tuple[int | None, ...]]) -> None:
+def _check_shapes(graph: Graph, dims: dict[str, tuple[int | None, ...]], nchw: dict[int, str]) -> None:
     for op in graph.ops:
         t = graph.tensors[op.output]
-        got = to_chw(dims.get(t.name, (None,)), f"exported op {op.name!r}")
+        got = to_chw(dims.get(nchw.get(t.id, t.name), (None,)), f"exported op {op.name!r}")
         if got != t.shape:
             raise FusePlanError(
                 f"graph {graph.name!r}: op {op.name!r} ({op.kind}) written as ONNX gives shape {got}, "
@@ -129,6 +133,7 @@ class _Writer:
         self.weights: list[tuple[str, tuple[int, ...], bool]] = []  # name, shape, positive
         self.rank: dict[int, int] = {t: 4 for t in graph.inputs}
         self.reshaped: dict[tuple[int, int], str] = {}
+        self.nchw_name: dict[int, str] = {}  # channels-last op output -> its NCHW value
         self.opset = choose_opset(graph)
 
     # ----- values -----
@@ -139,13 +144,17 @@ class _Writer:
     def _at_rank(self, t: int, rank: int) -> str:
         """The name of tensor ``t`` as a value of the given rank (a helper Reshape if needed)."""
         tensor = self.g.tensors[t]
-        if self.rank[t] == rank:
+        if t in self.nchw_name:  # a channels-last op's output: readers read it transposed back
+            if rank == 4:
+                return self.nchw_name[t]
+        elif self.rank[t] == rank:
             return tensor.name
         key = (t, rank)
         if key not in self.reshaped:
             out = f"{tensor.name}::rank{rank}"
             shape = self._const(f"{out}::shape", np.array(_dims(tensor, rank), dtype=np.int64))
-            node = helper.make_node("Reshape", [tensor.name, shape], [out],
+            source = self.nchw_name.get(t, tensor.name)
+            node = helper.make_node("Reshape", [source, shape], [out],
                                     name=f"fuseplan_layout::{out}")
             node.doc_string = EXPORT_HELPER
             self.nodes.append(node)
@@ -211,7 +220,56 @@ class _Writer:
         return in_rank
 
     # ----- nodes -----
+    def _helper(self, kind: str, inputs: list[str], out: str, **attrs: Any) -> str:
+        node = helper.make_node(kind, inputs, [out], name=f"fuseplan_layout::{out}", **attrs)
+        node.doc_string = EXPORT_HELPER
+        self.nodes.append(node)
+        return out
+
+    def _shuffle_node(self, op: Op) -> None:
+        """ChannelShuffle: Reshape (1, g, C/g, H, W), Transpose (the op), Reshape back."""
+        x = self._absorbed_chain(op, self._at_rank(op.inputs[0], 4))
+        c, h, w = self.g.tensors[op.output].shape
+        g = int(op.attr("groups"))
+        out = self.g.tensors[op.output].name
+        split = self._const(f"{out}::grouped", np.array([1, g, c // g, h, w], dtype=np.int64))
+        back = self._const(f"{out}::shape", np.array([1, c, h, w], dtype=np.int64))
+        y = self._helper("Reshape", [x, split], f"{out}::grouped_in")
+        self.nodes.append(helper.make_node("Transpose", [y], [f"{out}::shuffled"], name=op.name,
+                                           perm=[0, 2, 1, 3, 4]))
+        self._helper("Reshape", [f"{out}::shuffled", back], out)
+        self.rank[op.output] = 4
+
+    def _channels_last_node(self, op: Op) -> None:
+        """An op folded from a channels-last pair: Transpose to NHWC, the op (a MatMul's bias
+        as an Add), Transpose back; the Transposes and the Add are layout helpers."""
+        x = self._absorbed_chain(op, self._at_rank(op.inputs[0], 4))
+        out = self.g.tensors[op.output].name
+        data = [self._helper("Transpose", [x], f"{out}::nhwc_in", perm=[0, 2, 3, 1])]
+        for t in op.inputs[1:]:
+            data.append(self._helper("Transpose", [self._at_rank(t, 4)],
+                                     f"{out}::nhwc_in{len(data)}", perm=[0, 2, 3, 1]))
+        params = self._params(op)
+        attrs = {k: v for k, v in op.attrs if k != CHANNELS_LAST}
+        y = out
+        if op.kind == "MatMul" and len(params) == 2:
+            self.nodes.append(helper.make_node("MatMul", data + params[:1], [out], name=op.name))
+            y = self._helper("Add", [out, params[1]], f"{out}::biased")
+        else:
+            self.nodes.append(helper.make_node(op.kind, data + params, [out], name=op.name, **attrs))
+        self.nchw_name[op.output] = self._helper("Transpose", [y], f"{out}::nchw", perm=[0, 3, 1, 2])
+        self.rank[op.output] = 4
+
     def _op_node(self, op: Op) -> None:
+        if op.barrier:
+            raise FusePlanError(
+                f"graph {self.g.name!r}: op {op.name!r} is a barrier ({op.kind}, an op fuseplan does "
+                "not know): it cannot be written as ONNX"
+            )
+        if op.kind == "ChannelShuffle":
+            return self._shuffle_node(op)
+        if op.attr(CHANNELS_LAST):
+            return self._channels_last_node(op)
         if op.kind in ELEMENTWISE:
             rank = self._broadcast_rank(op)
         elif op.kind == "Concat" and len({self.rank[t] for t in op.inputs}) > 1:
@@ -263,7 +321,7 @@ class _Writer:
         inputs = [helper.make_tensor_value_info(g.tensors[t].name, TensorProto.FLOAT,
                                                 _dims(g.tensors[t], 4)) for t in g.inputs]
         outputs = [helper.make_tensor_value_info(  # the skeleton leaves them to inference
-            g.tensors[t].name, TensorProto.FLOAT,
+            self.nchw_name.get(t, g.tensors[t].name), TensorProto.FLOAT,
             _dims(g.tensors[t], self.rank[t]) if weights else [None] * self.rank[t])
             for t in g.outputs]
         inits = list(self.inits)

@@ -344,7 +344,8 @@ class _Importer:
                 p.name, s.kind, [tid[x] for x in s.data_inputs], self._chw(p.output),
                 params=s.params, k=s.k, s=s.s, is_global=s.is_global, attrs=s.attrs.items(),
                 param_shapes=s.param_shapes, out_name=p.output, barrier=s.barrier,
-                absorbed=[self.m.names[j] for j in sorted(p.absorbed, key=lambda j: self.m.positions[j])],
+                absorbed=[self.m.names[j] for j in sorted(p.absorbed, key=lambda j: self.m.positions[j])
+                          if self.m.nodes[j].doc_string != EXPORT_HELPER],
             )
         for o in self.m.outputs:
             r = self._resolve(o)
