@@ -8,7 +8,6 @@ module, counted by torch, not by our code.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -21,26 +20,20 @@ from fuseplan.models.zoo.netbuilder import NetBuilder, pool_out
 from fuseplan.solver.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "zoo"
-HAS_GRAPH_JSON = importlib.util.find_spec("fuseplan.models.graph_json") is not None
+ALL = list(zoo.NAMES)
+BUILT = ALL
 
 
-def _builder_marks(name: str) -> list[pytest.MarkDecorator]:
-    if name in zoo.BUILDERS:
-        return []
-    return [pytest.mark.xfail(strict=True, raises=FusePlanError, reason="builder not written")]
-
-
-ALL = [pytest.param(n, marks=_builder_marks(n), id=n) for n in zoo.NAMES]
-BUILT = [n for n in zoo.NAMES if n in zoo.BUILDERS]
+def test_every_zoo_net_has_a_builder() -> None:
+    assert set(zoo.BUILDERS) == set(zoo.NAMES)
 
 
 # ----- against torchvision's export (the fixtures) -----
 @pytest.mark.parametrize("name", ALL)
 def test_equal_to_torchvision_export_op_for_op(name: str) -> None:
-    graph = zoo.build(name)
-    if not HAS_GRAPH_JSON:
-        pytest.skip("fuseplan.models.graph_json (the fixtures' reader) is not written yet")
     from fuseplan.models.graph_json import read_graph_json
+
+    graph = zoo.build(name)
 
     reference = read_graph_json(FIXTURES / f"{name}.json")
     diffs = graph_differences(reference, graph)
@@ -106,8 +99,6 @@ def test_exporter_names() -> None:
 # resnet152 ~10 s), about a minute in all, well inside the CI budget.
 @pytest.mark.parametrize("name", BUILT)
 def test_round_trip_through_onnx(name: str, tmp_path: Path) -> None:
-    if importlib.util.find_spec("fuseplan.models.onnx_export") is None:
-        pytest.skip("fuseplan.models.onnx_export is not written yet")
     from fuseplan.models.onnx_export import export_onnx
     from fuseplan.models.onnx_import import import_onnx
 
