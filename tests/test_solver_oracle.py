@@ -21,11 +21,11 @@ BUFFERS = (700, 1_500, 3_000, 8_000)
 
 
 def _registered() -> list[str]:
-    """One name per method module (``exact`` is ``auto`` again)."""
-    names, modules = [], set()
+    """One name per method function (``exact`` is ``auto`` again)."""
+    names, entries = [], set()
     for name, info in METHODS.items():
-        if info.module not in modules:
-            modules.add(info.module)
+        if (info.module, info.entry) not in entries:
+            entries.add((info.module, info.entry))
             names.append(name)
     return names
 
