@@ -22,10 +22,11 @@ BUFFERS = (700, 1_500, 3_000, 8_000)
 
 def _registered() -> list[str]:
     """One name per method function (``exact`` is ``auto`` again)."""
-    names, entries = [], set()
-    for name, info in METHODS.items():
-        if (info.module, info.entry) not in entries:
-            entries.add((info.module, info.entry))
+    names, functions = [], set()
+    for name in METHODS:
+        solve = method_function(name)
+        if solve not in functions:
+            functions.add(solve)
             names.append(name)
     return names
 
