@@ -52,9 +52,19 @@ def with_graph_load(plan: Plan, load: GraphLoad) -> Plan:
     return dataclasses.replace(plan, provenance=dataclasses.replace(plan.provenance, load=load))
 
 
+def unfusable_mask(model: CostModel, buffer_bytes: int) -> int:
+    """The ops that do not fit the buffer even alone (F_beta({v}) >= buffer), as a mask:
+    the one place that decides which ops are unfusable singletons."""
+    mask = 0
+    for v in range(model.graph.num_ops):
+        if model.buffer_bytes(1 << v) >= buffer_bytes:
+            mask |= 1 << v
+    return mask
+
+
 def unfusable_ops(model: CostModel, buffer_bytes: int) -> list[int]:
     """Ops that do not fit the buffer even alone (F_beta({v}) >= buffer), ascending."""
-    return [v for v in range(model.graph.num_ops) if model.buffer_bytes(1 << v) >= buffer_bytes]
+    return mask_ops(unfusable_mask(model, buffer_bytes))
 
 
 def price_group(model: CostModel, mask: int, buffer_bytes: int) -> PlanGroup:

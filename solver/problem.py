@@ -19,6 +19,7 @@ from fuseplan.models.cost.base import CostModel, mask_ops
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph
 from fuseplan.models.group import graph_masks, hull_in
+from fuseplan.models.plan_build import unfusable_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from .progress import ProgressEvent
@@ -220,10 +221,7 @@ def make_problem(
         raise FusePlanError(f"the buffer must be a positive number of bytes (got {buffer_bytes})")
     if max_group_ops is not None and max_group_ops < 1:
         raise FusePlanError(f"--max-group-ops must be at least 1 (got {max_group_ops})")
-    unfusable = 0
-    for v in range(graph.num_ops):
-        if model.buffer_bytes(1 << v) >= buffer_bytes:
-            unfusable |= 1 << v
+    unfusable = unfusable_mask(model, buffer_bytes)
     pin_masks = []
     for names in pins:
         ids = _resolve(graph, names, "--pin", ",".join(names))

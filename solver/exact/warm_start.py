@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from fuseplan.models.plan_build import unfusable_mask
+
 from ..candidates import enumerate_candidates
 from ..problem import Limits, Problem
 from ..progress import Deadline
@@ -43,10 +45,7 @@ def smaller_buffer_plans(
     best: tuple[int | None, list[int], int | None] = (None, [], None)
     for frac in LEVELS:
         small = problem.buffer_bytes // frac
-        unfusable = 0
-        for v in range(problem.num_ops):
-            if problem.model.buffer_bytes(1 << v) >= small:
-                unfusable |= 1 << v
+        unfusable = unfusable_mask(problem.model, small)
         if unfusable & ~problem.unfusable and any(p & unfusable for p in problem.pins):
             continue  # a pinned op would be unfusable at this buffer
         sub = replace(problem, buffer_bytes=small, unfusable=unfusable)
