@@ -21,7 +21,7 @@ from ..progress import Deadline
 from ..result import SolveResult, finish
 
 IDEAL_CAP = 200_000
-GRACE_S = 0.5  # to build the arcs of the groups found when enumeration was cut short
+GRACE_S = 0.25  # to build the arcs of the groups found when enumeration was cut short
 CHECK_EVERY = 4096  # lattice steps between two looks at the clock
 
 

@@ -1,0 +1,141 @@
+"""Do time limits hold? Every exact method, whole `fuseplan solve` processes, a time limit.
+
+Goal (issue 9): with ``--time-limit L`` every exact method returns within L + 1 s of solver
+time (the ``wall_time_s`` the result reports: from the graph loaded to the answer) and the
+whole process within L + 2 s (start, imports, loading, solving, printing), on every frozen
+instance of ``benchmarks/instances.py`` (both schemes, 128 KB and 512 KB) and on GoogLeNet
+and Inception-v3 at 1 MB. A method that refuses an instance (``ideals`` and ``cpsat-flow``
+over their ideal caps) must refuse within the same bounds: such a row reads "refused".
+
+Each row prints the command that produced it; the header gives the machine and each row
+the 1-minute load average when it ran (the machine may be shared). Runs are sequential.
+
+    .venv/bin/python benchmarks/bench_limits.py --limits 1
+    .venv/bin/python benchmarks/bench_limits.py --limits 10 --subset
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_exact import Run, run_solve  # noqa: E402
+from instances import ALL_INSTANCES, BUFFERS_KB  # noqa: E402
+
+SCHEMES = ("lbdf", "brr")
+ZOO = (("googlenet", 1024), ("inception_v3", 1024))
+# the 10 s subset: easy, medium, hard and cell nets, and the two zoo nets, one buffer each
+SUBSET = (
+    ("wide:ops=200,width=4,seed=0", 512),
+    ("wide:ops=200,width=8,seed=0", 128),
+    ("wide:ops=1000,width=16,seed=0", 512),
+    ("cells:cell=nasnet,cells=5,seed=0", 512),
+    ("googlenet", 1024),
+    ("inception_v3", 1024),
+)
+SOLVER_SLACK_S = 1.0
+PROCESS_SLACK_S = 2.0
+
+
+def exact_methods() -> list[str]:
+    """The registered exact methods, one name per module (``exact`` is ``auto``)."""
+    from fuseplan.solver.api import METHODS
+
+    names, modules = [], set()
+    for name, info in METHODS.items():
+        if info.kind == "exact" and info.module not in modules:
+            modules.add(info.module)
+            names.append(name)
+    return names
+
+
+def instances(subset: bool, schemes: tuple[str, ...]) -> list[tuple[str, int, str]]:
+    if subset:
+        return [(net, kb, "lbdf") for net, kb in SUBSET]
+    out = [(i.spec, kb, s) for i in ALL_INSTANCES for kb in BUFFERS_KB for s in schemes]
+    return out + [(net, kb, s) for net, kb in ZOO for s in schemes]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def row(limit: float, method: str, net: str, kb: int, scheme: str, run: Run) -> tuple[str, bool]:
+    """The markdown row of one run and whether it is within both bounds."""
+    if run.data is not None:
+        solve = run.data["solve"]
+        status = solve["status"]
+        solver_s = float(solve["wall_time_s"])
+    else:
+        status = "refused" if run.returncode == 2 else f"ERROR ({run.error})"
+        solver_s = None
+    solver_ok = solver_s is None or solver_s <= limit + SOLVER_SLACK_S
+    process_ok = run.wall_s <= limit + PROCESS_SLACK_S
+    ok = solver_ok and process_ok and (run.data is not None or run.returncode == 2)
+    solver_text = "-" if solver_s is None else f"{solver_s:.2f}"
+    text = (f"| {limit:g} | {method} | {net} | {scheme} | {kb} KB | {status} | {solver_text} "
+            f"| {run.wall_s:.2f} | {os.getloadavg()[0]:.2f} | {'ok' if ok else 'OVER'} "
+            f"| `{run.command}` |")
+    if not ok and run.error and run.data is None and run.returncode != 2:
+        text += f" {run.error}"
+    return text, ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limits", default="1,10", help="time limits in s (default 1,10)")
+    parser.add_argument("--methods", help="comma-separated (default: every exact method)")
+    parser.add_argument("--schemes", default=",".join(SCHEMES))
+    parser.add_argument("--subset", action="store_true",
+                        help="only the representative subset (for the 10 s rows)")
+    parser.add_argument("--nets", help="only these nets (';'-separated specs)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="kill a process after this many seconds beyond its limit")
+    args = parser.parse_args()
+    methods = args.methods.split(",") if args.methods else exact_methods()
+    todo = instances(args.subset, tuple(args.schemes.split(",")))
+    if args.nets:
+        keep = set(args.nets.split(";"))
+        todo = [t for t in todo if t[0] in keep]
+    print(f"machine: {machine()}; load average at start {os.getloadavg()}")
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print("| limit s | method | net | scheme | buffer | status | solver s | process s "
+          "| load 1 min | within | command |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    over = total = 0
+    worst: tuple[float, str] = (0.0, "")
+    for limit in (float(x) for x in args.limits.split(",")):
+        for method in methods:
+            for net, kb, scheme in todo:
+                extra = ["--method", method, "--time-limit", f"{limit:g}",
+                         "--workers", str(args.workers)]
+                run = run_solve(net, kb, scheme, extra, limit + args.timeout)
+                text, ok = row(limit, method, net, kb, scheme, run)
+                print(text, flush=True)
+                total += 1
+                over += not ok
+                if run.wall_s - limit > worst[0]:
+                    worst = (run.wall_s - limit, text)
+    print(f"\n{total} runs, {over} over limit + {SOLVER_SLACK_S:g} s (solver) or "
+          f"+ {PROCESS_SLACK_S:g} s (process); load average at end {os.getloadavg()}")
+    print(f"largest process overrun: {worst[0]:.2f} s: {worst[1]}")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
