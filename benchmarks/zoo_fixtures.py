@@ -175,7 +175,9 @@ def make_fixtures(names: list[str], onnx_dir: Path) -> None:
     from fuseplan.models.onnx_import import import_onnx
 
     FIXTURES.mkdir(parents=True, exist_ok=True)
-    counts = json.loads((onnx_dir / "params.json").read_text())
+    kept = FIXTURES / "params.json"  # the counts of nets not exported this time stay
+    counts = json.loads(kept.read_text()) if kept.exists() else {}
+    counts.update(json.loads((onnx_dir / "params.json").read_text()))
     for name in names:
         graph = import_onnx(onnx_dir / f"{name}.onnx")
         write_graph_json(graph, FIXTURES / f"{name}.json")

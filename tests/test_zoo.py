@@ -58,6 +58,26 @@ def test_published_counts_hand_checked() -> None:
     assert (deeplab.published_params, deeplab.params_before_folding) == (11_029_328, 11_025_477)
     assert zoo.params_before_folding("mobilenet_v1") == 4_231_976
     assert zoo.params_before_folding("resnet50") == 25_557_032
+    assert zoo.params_before_folding("convnext_tiny") == 28_589_128  # no BatchNorm to fold
+    assert zoo.build("convnext_tiny").total_params == 28_589_128
+    assert zoo.params_before_folding("shufflenet_v2_x1_0") == 2_278_604
+
+
+def test_convnext_and_shufflenet_structure_hand_checked() -> None:
+    cn = zoo.build("convnext_tiny")
+    kinds = [op.kind for op in cn.ops]
+    # 18 CNBlocks (3+3+9+3): dw conv, LayerNorm, MatMul, Gelu, MatMul, Mul, Add = 126 ops,
+    # + stem conv and LayerNorm, 3 downsamplings (LayerNorm, conv), pool, LayerNorm, Gemm
+    assert len(kinds) == 18 * 7 + 2 + 3 * 2 + 3 == 137
+    assert kinds.count("Gelu") == 18 and kinds.count("LayerNormalization") == 18 + 1 + 3 + 1
+    assert "Transpose" not in kinds and not any(op.is_global for op in cn.ops[:-3])
+    mm = cn.ops[cn.op_id("/features/features.1/features.1.0/block/block.3/MatMul")]
+    assert (mm.params, mm.k, cn.tensors[mm.output].shape) == (96 * 384 + 384, 1, (384, 56, 56))
+    sn = zoo.build("shufflenet_v2_x1_0")
+    shuffles = [op for op in sn.ops if op.kind == "ChannelShuffle"]
+    assert len(shuffles) == 4 + 8 + 4  # one per unit
+    assert all(sn.tensors[op.output].shape == sn.tensors[op.inputs[0]].shape for op in shuffles)
+    assert sum(op.kind == "Slice" for op in sn.ops) == 2 * (3 + 7 + 3)  # stride-1 units split
 
 
 def test_bn_folding_in_resnet18_by_hand() -> None:
@@ -167,7 +187,7 @@ def test_zoo_command_table(capsys: pytest.CaptureFixture[str]) -> None:
 def test_zoo_command_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["zoo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [d["name"] for d in data] == list(zoo.NAMES) and len(data) == 20
+    assert [d["name"] for d in data] == list(zoo.NAMES) and len(data) == 22
     r18 = data[zoo.NAMES.index("resnet18")]
     assert (r18["ops"], r18["params"], r18["input_shape"]) == (48, 11_684_712, [3, 224, 224])
 

@@ -35,6 +35,7 @@ from functools import lru_cache, partial
 from ..errors import FusePlanError
 from ..graph import Graph
 from .catalog import CATALOG, ZooInfo
+from .convnext import convnext_tiny
 from .deeplabv3 import deeplabv3_mobilenet_v3_large
 from .densenet import densenet121
 from .efficientnet import efficientnet
@@ -43,6 +44,7 @@ from .inception import inception_v3
 from .mobilenet import mobilenet_v1, mobilenet_v2
 from .mobilenet_v3 import mobilenet_v3_large, mobilenet_v3_small
 from .resnet import resnet
+from .shufflenet import shufflenet_v2_x1_0
 from .squeezenet import squeezenet
 from .vgg import vgg16
 
@@ -67,6 +69,8 @@ BUILDERS: dict[str, Callable[[], tuple[Graph, int]]] = {
     "googlenet": googlenet,
     "densenet121": densenet121,
     "inception_v3": inception_v3,
+    "convnext_tiny": convnext_tiny,
+    "shufflenet_v2_x1_0": shufflenet_v2_x1_0,
 }
 
 

@@ -53,4 +53,6 @@ CATALOG: tuple[ZooInfo, ...] = (
           note="without aux head: 11,025,477 before folding (published count includes it)"),
     _info("mobilenet_v1", "mobilenet", 224, 4_231_976,
           note="1.0-224, torchvision style; Keras' trainable count"),
+    _info("convnext_tiny", "convnext", 224, 28_589_128),
+    _info("shufflenet_v2_x1_0", "shufflenet", 224, 2_278_604),
 )

@@ -312,6 +312,27 @@ class NetBuilder:
         return self._add("BatchNormalization", [x], self.shape(x), params=2 * c,
                          attrs=[("epsilon", eps32)], param_shapes=[(c,), (c,)])
 
+    # ----- patterns the importer folds (several ONNX nodes, one op) -----
+    def absorb_next(self, x: int, *kinds: str) -> None:
+        """Nodes of ``kinds`` in the current scope that the importer removes (a Transpose of a
+        folded channels-last pair): the next op that reads ``x`` absorbs them."""
+        self._pending_absorbed.setdefault(x, []).extend(self._node_name(k) for k in kinds)
+
+    def composite(
+        self, kind: str, inputs: Sequence[int], out_shape: Sequence[int], *, node: str,
+        before: Sequence[str] = (), after: Sequence[str] = (), **kw: object,
+    ) -> int:
+        """One op of ``kind`` made of several nodes of the current scope, in file order:
+        ``before``, the node named after op type ``node``, ``after``; the others are absorbed
+        (a MatMul's bias Add, the Erf form of GELU, a channel shuffle's Reshapes)."""
+        absorbed: list[str] = []
+        for t in inputs:
+            absorbed += self._pending_absorbed.pop(t, [])
+        absorbed += [self._node_name(k) for k in before]
+        name = self._node_name(node)
+        absorbed += [self._node_name(k) for k in after]
+        return self._g.op(name, kind, inputs, out_shape, absorbed=absorbed, **kw)  # type: ignore[arg-type]
+
     def build(self, output: int) -> Graph:
         """The Graph with ``output`` as its output. A Flatten that ends the net (SqueezeNet's
         ``torch.flatten`` after the classifier) goes to the op whose output it passes on."""
