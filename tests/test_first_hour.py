@@ -54,3 +54,70 @@ def test_validate_a_graph_json_says_so(tmp_path, capsys: pytest.CaptureFixture[s
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{str(path)!r} is a graph JSON, not a plan" in err and "fuseplan solve" in err
+
+
+def _table_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+
+
+def test_the_solve_table_fits_80_columns(monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["solve", "googlenet", "--buffer", "128KB", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    lines = _table_lines(out)
+    assert lines and max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    names = [row.split("│")[3].strip() for row in rows]
+    assert len(set(names)) == len(names)  # every group can be told apart by its names cell
+    ranges = [row.split("│")[2].strip() for row in rows]
+    assert ranges[0] == "0-3" and len(set(ranges)) == len(ranges)
+    assert "inception3a/branch2.0/Relu" in names  # the tail that tells it apart, /x/x.0 folded
+    assert "--wide" in out
+
+
+def test_wide_keeps_full_names(monkeypatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["solve", "resnet18", "--buffer", "256KB", "--quiet", "--wide"]) == 0
+    out = capsys.readouterr().out
+    assert "/layer1/layer1.0/relu_1/Relu .. /layer2/layer2.0/downsample/downsample.0/Conv (8 ops)" in out
+    assert "weights B" in out
+
+
+def test_name_tails_and_ranges() -> None:
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.commands._plan_table import name_tails, op_ranges
+
+    assert op_ranges([3, 4, 5, 8]) == "3-5,8"
+    assert op_ranges([1, 3, 5, 7, 9, 11, 13]) == "1,3,5,7,.."
+    graph = load_graph("resnet18")
+    tails = name_tails(graph)
+    assert len(set(tails)) == len(tails)
+    by_name = dict(zip((op.name for op in graph.ops), tails))
+    assert by_name["/layer1/layer1.0/conv1/Conv"] == "layer1.0/conv1/Conv"
+    assert by_name["/fc/Gemm"] == "Gemm"
+
+
+def test_solve_says_what_it_wrote(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_json, out_csv = tmp_path / "p.json", tmp_path / "g.csv"
+    assert main(["solve", "squeezenet1_1", "--buffer", "128KB", "--quiet",
+                 "--out", str(out_json), "--csv", str(out_csv)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {out_json}" in out and f"wrote {out_csv}" in out
+    assert main(["solve", "squeezenet1_1", "--buffer", "128KB", "--json",
+                 "--out", str(out_json)]) == 0
+    captured = capsys.readouterr()
+    assert f"wrote {out_json}" in captured.err and "wrote" not in captured.out
+
+
+def test_a_buffer_in_bytes_that_fuses_nothing_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "mobilenet_v2", "--buffer", "256", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "every op is unfusable" in err and "did you mean --buffer 256KB?" in err
+    assert main(["solve", "mobilenet_v2", "--buffer", "256KB", "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_astar_says_its_groups_are_listed_lazily(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "squeezenet1_1", "--buffer", "128KB", "--method", "astar", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "candidate groups: listed lazily (" in out and "candidate groups: 0" not in out

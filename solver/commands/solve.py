@@ -10,7 +10,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from ._common import add_net_argument, fmt_int, load_net, net_load, print_table
+from ._common import add_net_argument, fmt_int, load_net, net_load
 from ._hw import add_hw_arguments, resolve_hw
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="plan.json", help="write the plan as JSON")
     parser.add_argument("--csv", metavar="groups.csv", help="write one row per group")
     parser.add_argument("--plot", metavar="plan.png", help="draw the plan (graph + buffer use)")
+    parser.add_argument("--wide", action="store_true",
+                        help="full op names and every column, however wide (default: fit the "
+                        "terminal, op index ranges and the distinguishing tail of names)")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
@@ -106,13 +109,14 @@ def run(args: argparse.Namespace) -> int:
     result = dataclasses.replace(result, plan=with_graph_load(result.plan, net_load(args, graph)))
     model = make_cost_model(hw.scheme, graph, hw.bytes_per_element)
     check_plan(result.plan, graph, model)
-    _write_files(args, result, graph, model)
+    _warn_all_unfusable(args, result, hw)
     if args.json:
         from fuseplan.models.plan_io import plan_to_dict
 
         print(json.dumps(plan_to_dict(result.plan, graph), indent=2))
     else:
-        _print_result(result, graph, hw)
+        _print_result(result, graph, hw, wide=args.wide)
+    _write_files(args, result, graph, model)
     if stop.is_set():
         print("fuseplan solve: interrupted; the best plan so far is shown (not proven optimal)"
               if result.status != "OPTIMAL" else "fuseplan solve: interrupted after the proof",
@@ -136,14 +140,39 @@ def _check_output_paths(args: argparse.Namespace) -> None:
 def _write_files(args: argparse.Namespace, result: SolveResult, graph: Graph, model) -> None:
     from fuseplan.models.plan_io import write_groups_csv, write_plan_json
 
+    said = sys.stderr if args.json else sys.stdout  # --json: stdout holds only the JSON
     if args.out:
         write_plan_json(result.plan, graph, model, args.out)
+        print(f"wrote {args.out} (plan JSON; `fuseplan validate {args.out}` re-checks it)",
+              file=said)
     if args.csv:
         write_groups_csv(result.plan, graph, args.csv)
+        print(f"wrote {args.csv} (one row per group)", file=said)
     if args.plot:
         from fuseplan.solver.plot_plan import plot_plan
 
         plot_plan(result.plan, graph, args.plot)
+        print(f"wrote {args.plot} (plan drawing)", file=said)
+
+
+def _warn_all_unfusable(args: argparse.Namespace, result: SolveResult, hw: HardwareConfig) -> None:
+    """A buffer that fits no op alone fuses nothing: most likely a unit left out."""
+    from fuseplan.models.units import format_bytes
+
+    groups = result.plan.groups if result.plan is not None else ()
+    if not groups or any(len(g.ops) > 1 for g in groups):
+        return
+    unfusable = sum(1 for g in groups if not g.fusible)
+    given = (args.buffer or "").strip()
+    hint = (f"; a bare --buffer number is in bytes: did you mean --buffer {given}KB?"
+            if given.isdigit() else "")
+    what = ("every op is unfusable" if unfusable == len(groups)
+            else f"{unfusable} of {len(groups)} ops are unfusable and no two ops fit together")
+    size = format_bytes(hw.buffer_bytes)
+    if size.replace(",", "") != f"{hw.buffer_bytes} B":
+        size += f" ({hw.buffer_bytes:,} B)"
+    print(f"fuseplan solve: warning: at a buffer of {size} {what}, so nothing is fused{hint}",
+          file=sys.stderr)
 
 
 def abbreviate(names: list[str]) -> str:
@@ -162,32 +191,21 @@ def status_text(result: SolveResult) -> str:
     return result.status
 
 
-def _print_result(result: SolveResult, graph: Graph, hw: HardwareConfig) -> None:
+def _print_result(
+    result: SolveResult, graph: Graph, hw: HardwareConfig, *, wide: bool = False
+) -> None:
     from fuseplan.models.hardware import estimate_time_s
     from fuseplan.models.units import format_bytes, format_mb
 
+    from ._common import terminal_width
+    from ._plan_table import print_plan_table
+
     plan = result.plan
     assert plan is not None
-    tiled = any(g.cost.tiles is not None for g in plan.groups)
-    rows = []
-    for i, group in enumerate(plan.groups):
-        c = group.cost
-        row = [
-            i, abbreviate([graph.ops[v].name for v in group.ops]),
-            fmt_int(c.buffer_bytes) if group.fusible else f"{fmt_int(c.buffer_bytes)} (unfusable)",
-            fmt_int(c.input_bytes), fmt_int(c.weight_bytes), fmt_int(c.output_bytes),
-            fmt_int(c.dram_bytes),
-        ]
-        if tiled:
-            row.append("-" if c.tiles is None else f"n={c.tiles} {c.weights}")
-        rows.append(row)
-    headers = ["#", "ops", "F_beta B", "in B", "weights B", "out B", "F_D B"]
-    if tiled:
-        headers.append("tiling")
-    print_table(
-        f"{graph.name}: {len(plan.groups)} groups, {plan.scheme} at "
+    print_plan_table(
+        plan, graph, wide=wide, width=terminal_width(),
+        title=f"{graph.name}: {len(plan.groups)} groups, {plan.scheme} at "
         f"{format_bytes(plan.buffer_bytes)} buffer, {plan.bytes_per_element} B/element",
-        headers, rows, right_align=(0, 2, 3, 4, 5, 6),
     )
     t = plan.totals
     unfusable = [graph.ops[g.ops[0]].name for g in plan.groups if not g.fusible]
@@ -204,7 +222,11 @@ def _print_result(result: SolveResult, graph: Graph, hw: HardwareConfig) -> None
         + ("none" if result.bound_bytes is None else f"{fmt_int(result.bound_bytes)} B"),
         f"method: {result.method} ({d.get('why', '')})",
         "ideals: " + (f"{fmt_int(d['ideals'])}" if "ideals" in d else "not counted")
-        + f"; candidate groups: {fmt_int(d.get('candidates', 0))}"
+        + "; candidate groups: " + (
+            fmt_int(d["candidates"]) if "candidates" in d
+            else f"listed lazily ({fmt_int(d['groups_priced'])} priced, "
+                 f"{fmt_int(d.get('ideals_expanded', 0))} ideals expanded)"
+            if "groups_priced" in d else "none listed")
         + ("" if d.get("candidates_complete", True) else " (enumeration cut short)")
         + (f"; arcs: {fmt_int(d['arcs'])}" if "arcs" in d else ""),
         f"wall time: {result.wall_time_s:.3f} s",
