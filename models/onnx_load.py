@@ -219,6 +219,18 @@ def _set_input_shape(
             f"--input-shape {'x'.join(map(str, shape))} has {len(shape)} dims but input "
             f"{vi.name!r} of {str(p)!r} has {len(tshape.dim)}"
         )
+    file_dims = ["?" if not d.HasField("dim_value") else str(d.dim_value) for d in tshape.dim]
+    wrong = [i for i, d in enumerate(tshape.dim)
+             if i > 0 and d.HasField("dim_value") and d.dim_value != shape[i]]
+    if wrong:  # the batch may be set to 1; any other static dim is what the weights expect
+        i = wrong[0]
+        fix = "x".join(["1"] + [file_dims[j] if file_dims[j] != "?" else str(shape[j])
+                                for j in range(1, len(shape))])
+        raise FusePlanError(
+            f"--input-shape {'x'.join(map(str, shape))} contradicts input {vi.name!r} of "
+            f"{str(p)!r}, whose dim {i} is {file_dims[i]} (shape {'x'.join(file_dims)}): "
+            f"static dims need no --input-shape; if you need it, pass --input-shape {fix}"
+        )
     del tshape.dim[:]
     for d in shape:
         tshape.dim.add().dim_value = int(d)

@@ -130,10 +130,21 @@ def test_symbolic_dims_need_input_shape_which_then_works(tmp_path: Path) -> None
         import_onnx(path, input_shape=(3, 6, 6))
 
 
-def test_static_input_shape_can_be_overridden(tmp_path: Path) -> None:
+def test_input_shape_that_contradicts_a_static_dim_is_refused(tmp_path: Path) -> None:
     path = cases.save(cases.relu_net([1, 3, 8, 8]), tmp_path, "static")
     assert _shape(import_onnx(path), "conv") == (2, 8, 8)
-    assert _shape(import_onnx(path, input_shape=(1, 3, 5, 7)), "conv") == (2, 5, 7)
+    assert _shape(import_onnx(path, input_shape=(1, 3, 8, 8)), "conv") == (2, 8, 8)
+    # the first conv takes 3 channels: 4 would price the wrong tensors
+    with pytest.raises(FusePlanError, match=r"1x4x8x8 contradicts input 'x'.*dim 1 is 3 "
+                                            r"\(shape 1x3x8x8\).*--input-shape 1x3x8x8"):
+        import_onnx(path, input_shape=(1, 4, 8, 8))
+    with pytest.raises(FusePlanError, match="dim 2 is 8"):
+        import_onnx(path, input_shape=(1, 3, 5, 7))
+    # a symbolic dim takes any size; only the static ones are checked
+    mixed = cases.save(cases.relu_net([1, 3, "H", 8]), tmp_path, "mixed")
+    assert _shape(import_onnx(mixed, input_shape=(1, 3, 5, 8)), "conv") == (2, 5, 8)
+    with pytest.raises(FusePlanError, match="dim 3 is 8.*--input-shape 1x3x5x8"):
+        import_onnx(mixed, input_shape=(1, 3, 5, 7))
 
 
 def test_batch_not_one(tmp_path: Path) -> None:
