@@ -121,3 +121,9 @@ def test_astar_says_its_groups_are_listed_lazily(capsys: pytest.CaptureFixture[s
     assert main(["solve", "squeezenet1_1", "--buffer", "128KB", "--method", "astar", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "candidate groups: listed lazily (" in out and "candidate groups: 0" not in out
+
+
+def test_graph_shows_a_gemm_output_as_a_vector(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "resnet18"]) == 0
+    out = capsys.readouterr().out
+    assert "/fc/Gemm_output_0 1000 (vector)" in out and "1000x1x1" not in out

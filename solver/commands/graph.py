@@ -32,8 +32,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+VECTOR_KINDS = ("Gemm", "MatMul", "Flatten")  # their output is a vector: C, not C x 1 x 1
+
+
 def _shape(shape: tuple[int, int, int]) -> str:
     return "x".join(map(str, shape))
+
+
+def _tensor_shape(graph: Graph, name: str, shape: tuple[int, int, int]) -> str:
+    """``1000`` for a Gemm's output (a vector), ``C x H x W`` for a feature map."""
+    tensor = next((t for t in graph.tensors if t.name == name), None)
+    producer = None if tensor is None or tensor.producer is None else graph.ops[tensor.producer]
+    if producer is not None and producer.kind in VECTOR_KINDS and shape[1:] == (1, 1):
+        return f"{shape[0]} (vector)"
+    return _shape(shape)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         *((f"  {kind}", fmt_int(n)) for kind, n in s.ops_by_kind),
         ("parameters", fmt_int(s.params)),
         ("inputs", ", ".join(f"{t.name} {_shape(t.shape)}" for t in s.inputs)),
-        ("outputs", ", ".join(f"{t.name} {_shape(t.shape)}" for t in s.outputs)),
+        ("outputs", ", ".join(f"{t.name} {_tensor_shape(graph, t.name, t.shape)}"
+                              for t in s.outputs)),
         ("largest tensor", f"{s.largest_tensor.name} {_shape(s.largest_tensor.shape)} "
                            f"({fmt_int(s.largest_tensor.elements)} elements)"),
         ("global ops", fmt_int(s.global_ops)),
@@ -96,7 +109,8 @@ def _print_ops(graph: Graph) -> None:
 
     rows = [
         (op.id, op.name, kind_label(graph, op), ", ".join(source(t) for t in op.inputs),
-         _shape(graph.tensors[op.output].shape), fmt_int(op.params), op.k, str(op.s),
+         _tensor_shape(graph, graph.tensors[op.output].name, graph.tensors[op.output].shape),
+         fmt_int(op.params), op.k, str(op.s),
          "yes" if op.is_global else "")
         for op in graph.ops
     ]
