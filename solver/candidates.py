@@ -17,6 +17,7 @@ traffic is a constant of every plan, counted in the all-ops total only).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fuseplan.models.group import adds_convexly
@@ -284,8 +285,7 @@ def _grow(
 
 def chain_plan(problem: Problem, cands: CandidateSet) -> tuple[int | None, list[int]]:
     """A quick valid plan (the hint for CP-SAT and CBC): the best plan whose groups are
-    runs of consecutive ops in the graph's topological order (every prefix of that order
-    is an ideal, so this is the shortest path over a chain of n + 1 ideals).
+    candidates made of consecutive ops in the graph's topological order (:func:`best_chain`).
     Returns (fusible cost, candidate indices), or (None, []) when no such plan exists."""
     by_mask = {}
     for i, mask in enumerate(cands.masks):
@@ -293,27 +293,45 @@ def chain_plan(problem: Problem, cands: CandidateSet) -> tuple[int | None, list[
         if run & (run + 1) == 0:  # consecutive op ids only
             by_mask[mask] = i
     longest = max((m.bit_count() for m in cands.masks), default=1)
-    n = problem.num_ops
+
+    def price(run: int) -> int | None:
+        g = by_mask.get(run)
+        return None if g is None else cands.costs[g]
+
+    cost, runs = best_chain(problem.num_ops, price, lambda run: run.bit_count() <= longest)
+    return cost, [by_mask[run] for run in runs]
+
+
+def best_chain(
+    num_ops: int, price: Callable[[int], int | None], grows: Callable[[int], bool]
+) -> tuple[int | None, list[int]]:
+    """The best plan whose groups are runs of consecutive op ids, a topological order: every
+    run is convex and every prefix an ideal, so it is the shortest path over the n + 1
+    prefixes. ``price(run)`` is the run's fusible cost as a group, None when it is none;
+    ``grows(run)`` is False when neither the run nor a longer one from the same start can
+    be a group (the path stops extending it). Returns (fusible cost, run masks in order),
+    or (None, []) when no such plan exists. One DP for ``chain_plan`` (runs among the
+    candidates) and A*'s first plan (``astar_prices.chain_upper_bound``)."""
     inf = float("inf")
-    dist: list[float] = [inf] * (n + 1)
-    back = [(-1, -1)] * (n + 1)
+    dist: list[float] = [inf] * (num_ops + 1)
+    last = [0] * (num_ops + 1)  # the last run of the best path to each prefix
     dist[0] = 0
-    for i in range(n):
+    for i in range(num_ops):
         if dist[i] == inf:
             continue
         run = 0
-        for j in range(i, min(n, i + longest)):
+        for j in range(i, num_ops):
             run |= 1 << j
-            g = by_mask.get(run)
-            if g is not None and dist[i] + cands.costs[g] < dist[j + 1]:
-                dist[j + 1] = dist[i] + cands.costs[g]
-                back[j + 1] = (i, g)
-    if dist[n] == inf:
+            if not grows(run):
+                break
+            cost = price(run)
+            if cost is not None and dist[i] + cost < dist[j + 1]:
+                dist[j + 1], last[j + 1] = dist[i] + cost, run
+    if dist[num_ops] == inf:
         return None, []
-    chosen = []
-    j = n
+    runs = []
+    j = num_ops
     while j:
-        i, g = back[j]
-        chosen.append(g)
-        j = i
-    return int(dist[n]), chosen[::-1]
+        runs.append(last[j])
+        j -= last[j].bit_count()
+    return int(dist[num_ops]), runs[::-1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fuseplan.models.group import connected_in
 
+from ..candidates import best_chain
 from ..problem import Problem
 
 INVALID = -1
@@ -51,38 +52,20 @@ class GroupPrices:
 
 
 def chain_upper_bound(problem: Problem, prices: GroupPrices) -> tuple[int | None, list[int]]:
-    """The best plan whose groups are runs of consecutive op ids (a topological order, so
-    every run is convex and every prefix an ideal): (fusible cost, group masks), or
-    (None, []) when pins or forbids leave no such plan."""
-    n = problem.num_ops
+    """The best plan whose groups are runs of consecutive op ids (``candidates.best_chain``),
+    priced here: (fusible cost, group masks), or (None, []) when pins or forbids leave no
+    such plan. An unfusable op is a run of its own, at no fusible cost."""
     unfusable = problem.unfusable
-    inf = float("inf")
-    dist: list[float] = [inf] * (n + 1)
-    back: list[tuple[int, int]] = [(-1, 0)] * (n + 1)
-    dist[0] = 0
-    for i in range(n):
-        if dist[i] == inf:
-            continue
-        if unfusable >> i & 1:
-            if dist[i] < dist[i + 1]:
-                dist[i + 1], back[i + 1] = dist[i], (i, 1 << i)
-            continue
-        run = 0
-        for j in range(i, n):
-            if unfusable >> j & 1:
-                break
-            run |= 1 << j
-            if not prices.under_buffer(run):
-                break
-            cost = prices.price(run)
-            if cost != INVALID and dist[i] + cost < dist[j + 1]:
-                dist[j + 1], back[j + 1] = dist[i] + cost, (i, run)
-    if dist[n] == inf:
-        return None, []
-    groups = []
-    j = n
-    while j:
-        i, run = back[j]
-        groups.append(run)
-        j = i
-    return int(dist[n]), groups[::-1]
+
+    def grows(run: int) -> bool:
+        if run & unfusable:
+            return run.bit_count() == 1
+        return prices.under_buffer(run)
+
+    def price(run: int) -> int | None:
+        if run & unfusable:
+            return 0
+        cost = prices.price(run)
+        return None if cost == INVALID else cost
+
+    return best_chain(problem.num_ops, price, grows)
