@@ -1,0 +1,194 @@
+"""The cuts of a fusion group: what a cut is, and every cut of a group (or a bounded set of them).
+
+A **cut** of a group G (connected and convex) splits it into ``first`` = A and ``second`` =
+G - A such that
+
+- no edge goes from G - A into A: A is closed under predecessors inside G (an *ideal* of G's
+  induced DAG), so the two halves can never form a cycle with each other;
+- both halves are non-empty and weakly connected;
+- both halves pass :func:`~fuseplan.models.group.check_group`'s structural checks (weakly
+  connected and convex; a half of a convex G cut this way is always convex, and it is checked
+  all the same with the same predicates, ``connected_in`` / ``convex_in``).
+
+Its **crossing** edges are every edge of G from A to G - A. An *edge* is (producer op,
+consumer op, tensor); ops have one output tensor, so (producer, consumer) names it.
+
+**Skip connections, stated exactly.** The crossing set of a cut is never chosen edge by edge:
+it is the whole edge cut of the ideal A. Where one edge e = (p, c) cannot separate the group
+alone because a path from an op of A to an op of G - A bypasses it (a skip connection), every
+cut through e crosses that path too, so its crossing set holds e *and* the skip edges. That is
+the paper's "extend along skip connections": of the cuts that cross e, the cut rule
+(``explain/cut_rule.py``) takes the one whose crossing edges score best on average.
+
+**Enumeration.** :func:`cut_space` lists the ideals of G's DAG depth first (op by op in
+topological order: an op may join A only when all its predecessors inside G have) and keeps
+those whose halves are connected. That is exact while G has at most ``max_ideals`` ideals (a
+CNN group has few: a chain of n ops has n + 1, a residual block a handful more per block).
+Above the cap the space is a documented subset (``exact`` is False): for every edge (p, c),
+the ideals between ``low`` = p with its ancestors in G and ``high`` = G minus c and its
+descendants, namely ``low``, ``high``, ``low`` grown by each op of ``high - low`` in
+topological order (a chain of prefixes), ``low`` joined with each such op's ancestors in G,
+and ``high`` without each such op's descendants.
+This subset may miss cuts that the exact enumeration would find (an edge can be left with
+none); ``CutSpace.exact`` says which kind a space is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from fuseplan.models.errors import FusePlanError
+from fuseplan.models.graph import Graph
+from fuseplan.models.group import connected_in, convex_in, graph_masks, mask_ops
+
+MAX_IDEALS = 1024  # exact enumeration up to this many ideals of the group's DAG
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A producer-consumer edge inside a group: op ids and the tensor carried."""
+
+    producer: int
+    consumer: int
+    tensor: int
+
+    def names(self, graph: Graph) -> tuple[str, str, str]:
+        """(producer op, consumer op, tensor) names."""
+        return (graph.ops[self.producer].name, graph.ops[self.consumer].name,
+                graph.tensors[self.tensor].name)
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """One cut: ``first`` = A (closed under predecessors in G), ``second`` = G - A, both op
+    masks; ``crossing`` = indices (into the cut space's ``edges``) of the edges from A to G - A."""
+
+    first: int
+    second: int
+    crossing: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CutSpace:
+    """The group, its edges (sorted by consumer, then producer) and its valid cuts (sorted by
+    ``first`` mask). ``exact`` says whether ``cuts`` is every valid cut or the capped subset
+    described in the module docstring."""
+
+    graph: Graph
+    group: int
+    edges: tuple[Edge, ...]
+    cuts: tuple[Cut, ...]
+    exact: bool
+    _through: tuple[tuple[int, ...], ...] = field(repr=False, compare=False)
+
+    def through(self, edge: int) -> tuple[Cut, ...]:
+        """The cuts whose crossing edges include edge index ``edge``."""
+        return tuple(self.cuts[i] for i in self._through[edge])
+
+    def edge_index(self, producer: int, consumer: int) -> int:
+        """The index of edge (producer, consumer); a clear error when it is not in the group."""
+        for i, e in enumerate(self.edges):
+            if e.producer == producer and e.consumer == consumer:
+                return i
+        names = self.graph.ops[producer].name, self.graph.ops[consumer].name
+        raise FusePlanError(f"no edge {names[0]!r} -> {names[1]!r} inside the group")
+
+
+def group_edges(graph: Graph, group: int) -> tuple[Edge, ...]:
+    """The edges with both ends in ``group``, sorted by consumer, then producer."""
+    out = []
+    for v in mask_ops(group):
+        for p in graph.preds[v]:
+            if group >> p & 1:
+                out.append(Edge(p, v, graph.ops[p].output))
+    return tuple(out)
+
+
+def require_cuttable(graph: Graph, group: int) -> None:
+    """A clear error unless ``group`` is weakly connected and convex (the only groups whose
+    cuts are defined)."""
+    masks = graph_masks(graph)
+    if group == 0:
+        raise FusePlanError("the group is empty: name at least one op")
+    if not connected_in(group, masks.nbr_mask):
+        raise FusePlanError(
+            "the group is not weakly connected: explain each of its connected parts apart"
+        )
+    if not convex_in(group, masks.anc_mask, masks.desc_mask):
+        raise FusePlanError(
+            "the group is not convex (a path leaves it and comes back): add the ops on that "
+            "path or explain a convex part"
+        )
+
+
+def ideals(graph: Graph, group: int, limit: int) -> list[int] | None:
+    """Every ideal of ``group``'s DAG except {} and the whole group, ascending by the order
+    they are found; None when there are more than ``limit``."""
+    preds = graph_masks(graph).pred_mask
+    ops = mask_ops(group)
+    found: list[int] = []
+    stack: list[tuple[int, int]] = [(0, 0)]  # (next position in ops, ideal so far)
+    while stack:
+        i, upper = stack.pop()
+        if i == len(ops):
+            if upper and upper != group:
+                found.append(upper)
+                if len(found) > limit:
+                    return None
+            continue
+        v = ops[i]
+        stack.append((i + 1, upper))
+        if preds[v] & group & ~upper == 0:
+            stack.append((i + 1, upper | 1 << v))
+    return found
+
+
+def _edge_candidates(graph: Graph, group: int, edge: Edge) -> set[int]:
+    """Ideals that cross ``edge``, for groups too large to enumerate (module docstring)."""
+    masks = graph_masks(graph)
+    anc, desc = masks.anc_mask, masks.desc_mask
+    low = (anc[edge.producer] & group) | 1 << edge.producer
+    high = group & ~(desc[edge.consumer] | 1 << edge.consumer)
+    found = {low, high}
+    prefix = low
+    for v in mask_ops(high & ~low):
+        prefix |= 1 << v
+        found.add(prefix)
+        found.add(low | (anc[v] & group) | 1 << v)
+        found.add(high & ~(desc[v] | 1 << v))
+    return found
+
+
+def _as_cut(graph: Graph, group: int, first: int, edges: Sequence[Edge]) -> Cut | None:
+    masks = graph_masks(graph)
+    second = group & ~first
+    for half in (first, second):
+        if not connected_in(half, masks.nbr_mask) or not convex_in(half, masks.anc_mask,
+                                                                   masks.desc_mask):
+            return None
+    crossing = tuple(i for i, e in enumerate(edges)
+                     if first >> e.producer & 1 and second >> e.consumer & 1)
+    return Cut(first, second, crossing)
+
+
+def cut_space(graph: Graph, group: int, max_ideals: int = MAX_IDEALS) -> CutSpace:
+    """The valid cuts of ``group`` (a connected convex op mask): all of them when the group's
+    DAG has at most ``max_ideals`` ideals, else the per-edge subset (module docstring)."""
+    require_cuttable(graph, group)
+    edges = group_edges(graph, group)
+    listed = ideals(graph, group, max_ideals)
+    exact = listed is not None
+    if listed is None:
+        candidates: set[int] = set()
+        for e in edges:
+            candidates |= _edge_candidates(graph, group, e)
+        candidates.discard(0)
+        candidates.discard(group)
+        listed = list(candidates)
+    cuts = [c for first in sorted(listed) if (c := _as_cut(graph, group, first, edges))]
+    through: list[list[int]] = [[] for _ in edges]
+    for ci, c in enumerate(cuts):
+        for ei in c.crossing:
+            through[ei].append(ci)
+    return CutSpace(graph, group, edges, tuple(cuts), exact, tuple(map(tuple, through)))
