@@ -8,12 +8,17 @@ and freezes everything with the anytime curve and the method's details.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fuseplan.models.plan import Plan, SolveInfo, Status
 
 from .problem import Limits, Problem
 from .progress import Deadline
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fuseplan.models.cost import CostModel
+    from fuseplan.models.graph import Graph
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,9 @@ class SolveResult:
     ``bound_bytes`` a proven lower bound on it over the whole problem (None when the method
     has none, e.g. a candidate set cut short); ``gap`` = (objective - bound) / objective.
     ``curve`` holds (seconds, fusible bytes) for every improved plan. ``plan`` is None only
-    when no plan was found (status INFEASIBLE or UNKNOWN).
+    when no plan was found (status INFEASIBLE or UNKNOWN). ``graph`` and ``model`` are the
+    net and cost model the plan is priced on; :meth:`save` writes the plan JSON (validated,
+    atomic) that ``fuseplan validate`` re-checks on its own.
     """
 
     method: str
@@ -37,6 +44,36 @@ class SolveResult:
     wall_time_s: float
     curve: tuple[tuple[float, int], ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    graph: Graph | None = field(default=None, repr=False, compare=False)
+    model: CostModel | None = field(default=None, repr=False, compare=False)
+
+    def _parts(self) -> tuple[Any, Graph, CostModel]:
+        from fuseplan.models.errors import FusePlanError
+
+        if self.plan is None:
+            raise FusePlanError(f"no plan to save: the solve ended {self.status}")
+        if self.graph is None or self.model is None:
+            raise FusePlanError("this result does not carry its graph and cost model")
+        return self.plan, self.graph, self.model
+
+    def save(self, path: str | Path) -> Path:
+        """Writes the plan as JSON (docs/plan-json.md) after validating it; returns the path.
+        A plan from ``solve_net(spec, ...)`` records how its graph was loaded (``graph.load``:
+        the spec, ``input_shape``, ``fold_activations``), so ``fuseplan validate PATH`` needs
+        no flags."""
+        from fuseplan.models.plan_io import write_plan_json
+
+        plan, graph, model = self._parts()
+        write_plan_json(plan, graph, model, path)
+        return Path(path)
+
+    def save_csv(self, path: str | Path) -> Path:
+        """Writes one CSV row per group (docs/plan-json.md, "CSV"); returns the path."""
+        from fuseplan.models.plan_io import write_groups_csv
+
+        plan, graph, _ = self._parts()
+        write_groups_csv(plan, graph, path)
+        return Path(path)
 
 
 def relative_gap(objective: int | None, bound: int | None) -> float | None:
@@ -107,6 +144,8 @@ def finish(
         wall_time_s=wall,
         curve=tuple(deadline.curve),
         details=details,
+        graph=problem.graph,
+        model=problem.model,
     )
 
 
