@@ -27,7 +27,7 @@ from ..progress import Deadline, StopWatcher
 from ..result import SolveResult
 from .cpsat_partition_model import Extra, PartitionModel, model_of, partition_columns, set_hint
 from .partition_model import cycle_pairs, is_exact_cover
-from .partition_result import PartitionAnswer, partition_result
+from .partition_result import PartitionAnswer, partition_details, partition_result
 
 MAX_ROUNDS = 200
 HINT_FEASIBLE = "hint is complete and is feasible"  # CP-SAT's log line on a good hint
@@ -146,17 +146,8 @@ def solve_cpsat_partition(
         restricted=restricted, safe=safe,
         restricted_status=_restricted_status(answer, cands.complete),
     )
-    details = {
-        "why": why,
-        "candidates": len(cands),
-        "candidates_complete": cands.complete,
-        "evaluated_sets": cands.evaluated,
-        "enumeration_s": round(cands.seconds, 4),
-        "cliques": rounds.cliques,
-        "rounds": rounds.count,
-        "cycle_cuts": rounds.cuts,
-        "hint_bytes": start_cost,
-    }
+    details = partition_details(why, cands, cliques=rounds.cliques, rounds=rounds.count,
+                                cuts=rounds.cuts, hint_cost=start_cost)
     if restricted or hint:
         details.update(restricted_status=stats.restricted_status, safe=safe,
                        separated_candidates=data.separated_candidates,

@@ -1,7 +1,8 @@
 """Exact method ``milp``: the candidate set partition in PuLP with CBC, the independent
 cross-check of the CP-SAT models (same model, see :mod:`.partition_model`; a different
 solver). CBC runs as a subprocess with its own time limit; PuLP exposes no bound short of
-optimality, so a plan stopped early is FEASIBLE without a gap.
+optimality, so a plan stopped early quotes the whole-problem bound. Status and bound are
+decided as for ``cpsat-partition`` (:mod:`.partition_result`).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 from ..candidates import CandidateSet, chain_plan, enumerate_candidates
 from ..problem import Limits, Problem
 from ..progress import Deadline
-from ..result import SolveResult, finish
+from ..result import SolveResult
 from .partition_model import PartitionData, build_partition, cycle_pairs, is_exact_cover
+from .partition_result import PartitionAnswer, partition_details, partition_result
 
 MAX_ROUNDS = 200
 
@@ -75,32 +77,13 @@ def solve(
         for a, b in pairs:
             prob += x[a] + x[b] <= 1, f"cycle_{cuts}"  # these two groups form a cycle
             cuts += 1
-    details = {
-        "why": why,
-        "candidates": len(cands),
-        "candidates_complete": cands.complete,
-        "evaluated_sets": cands.evaluated,
-        "enumeration_s": round(cands.seconds, 4),
-        "cliques": len(data.cliques),
-        "rounds": rounds,
-        "cycle_cuts": cuts,
-        "hint_bytes": hint_cost,
-    }
-    if best_cost is None:
-        status_text = "INFEASIBLE" if infeasible and cands.complete else "UNKNOWN"
-        return finish(problem, limits, deadline, method="milp", status=status_text,
-                      groups=None, objective=None, bound=None, details=details)
-    proven = proven and cands.complete
-    if proven:
-        bound = best_cost
-    else:  # CBC's bound is not read back, and covers only the candidates found: A*'s estimate
-        from ..bounds import whole_problem_bound
-
-        bound = whole_problem_bound(problem, deadline)
-    return finish(problem, limits, deadline, method="milp",
-                  status="OPTIMAL" if proven else "FEASIBLE",
-                  groups=[cands.masks[g] for g in best], objective=best_cost,
-                  bound=bound, details=details)
+    details = partition_details(why, cands, cliques=len(data.cliques), rounds=rounds,
+                                cuts=cuts, hint_cost=hint_cost)
+    # CBC's bound is not read back: unless proven, the bound is the whole problem's
+    answer = PartitionAnswer(cost=best_cost, groups=tuple(cands.masks[g] for g in best),
+                             solver_bound=None, proven=proven, infeasible=infeasible)
+    return partition_result(problem, limits, deadline, answer, method="milp",
+                            exact_scope=cands.complete, details=details)
 
 
 def _lp_model(cands: CandidateSet, data: PartitionData):

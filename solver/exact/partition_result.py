@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..candidates import CandidateSet
 from ..problem import Limits, Problem
 from ..progress import Deadline
 from ..result import SolveResult, finish
@@ -33,6 +34,24 @@ class PartitionAnswer:
     solver_bound: int | None
     proven: bool
     infeasible: bool
+
+
+def partition_details(
+    why: str, cands: CandidateSet, *, cliques: int, rounds: int, cuts: int,
+    hint_cost: int | None,
+) -> dict[str, Any]:
+    """The details both methods report (``SolveResult.details``, the plan file)."""
+    return {
+        "why": why,
+        "candidates": len(cands),
+        "candidates_complete": cands.complete,
+        "evaluated_sets": cands.evaluated,
+        "enumeration_s": round(cands.seconds, 4),
+        "cliques": cliques,
+        "rounds": rounds,
+        "cycle_cuts": cuts,
+        "hint_bytes": hint_cost,
+    }
 
 
 def partition_result(
