@@ -17,10 +17,10 @@ from .onnx_ops import NodeIO, OpSpec, _base, _global, collect_params, node_attrs
 from .onnx_patterns import progression
 
 
-def split_specs(io: NodeIO, used: Callable[[str], bool]) -> list[tuple[str, OpSpec]] | None:
+def split_specs(io: NodeIO, used: Callable[[str], bool]) -> list[tuple[str, str, OpSpec]] | None:
     """A Split along channels (axis 1 of a rank-3 or rank-4 map, constant sizes): one Slice op
-    per output that something reads, named ``<split name>:<output position>``; None when the
-    Split is not of that form."""
+    per output that something reads, as (name ``<split name>:<output position>``, output,
+    spec); None when the Split is not of that form."""
     node = io.node
     data = io.data_inputs()
     if len(data) != 1:
@@ -32,12 +32,12 @@ def split_specs(io: NodeIO, used: Callable[[str], bool]) -> list[tuple[str, OpSp
     sizes = _split_sizes(io, int(dims[1]))
     if sizes is None:
         return None
-    out: list[tuple[str, OpSpec]] = []
+    out: list[tuple[str, str, OpSpec]] = []
     start = 0
     for j, (value, size) in enumerate(zip(node.output, sizes)):
         if value and used(value):
             attrs: dict[str, AttrValue] = {"axes": (1,), "ends": (start + size,), "starts": (start,)}
-            out.append((f"{io.name}:{j}", OpSpec("Slice", tuple(data), attrs=attrs)))
+            out.append((f"{io.name}:{j}", value, OpSpec("Slice", tuple(data), attrs=attrs)))
         start += size
     return out
 

@@ -177,7 +177,7 @@ class _Importer:
         return NodeIO(self.m.nodes[i], self.m.names[i], self.m.opset, self.m.constants,
                       self._dims, self._chw)
 
-    def _split(self, i: int) -> list[tuple[str, OpSpec]] | None:
+    def _split(self, i: int) -> list[tuple[str, str, OpSpec]] | None:
         return split_specs(self._io(i), self.live_readers)
 
     def _gather(self, i: int) -> OpSpec | None:
@@ -211,7 +211,7 @@ class _Importer:
             spec = OpSpec("Gelu", (ge.source,), attrs=attrs)
             return [_Pending(i, name, ge.output, spec, list(ge.nodes))]
         if node.op_type == "Split":
-            return [_Pending(i, sub, out, spec, []) for sub, spec in self._split(i) or []]
+            return [_Pending(i, sub, out, spec, []) for sub, out, spec in self._split(i) or []]
         if node.op_type == "Gather":
             spec = self._gather(i)
             return [_Pending(i, name, node.output[0], spec, [])] if spec is not None else None
@@ -315,7 +315,7 @@ class _Importer:
             node = self.m.nodes[i]
             seen = [owner[r] for o in node.output if o for r in self.readers.get(o, [])
                     if r in self.live and r in owner]
-            if not seen and node.op_type in SHAPE_ONLY:
+            if not seen and (node.op_type in SHAPE_ONLY or i in self.layout.transposes):
                 up = by_output.get(self._resolve(node.output[0]))
                 seen = [up] if up is not None else []
             if seen and node.doc_string != EXPORT_HELPER:
