@@ -90,6 +90,8 @@ def test_a_separate_pair_is_respected(seed: int, given: bool) -> None:
     assert all(not (g >> a & 1 and g >> b & 1) for g in result.groups)
     assert result.objective_bytes == restricted >= expected
     assert run.stats.restricted_status == "OPTIMAL" and run.stats.restricted
+    # enumerated for the restricted problem, growth never makes a group holding the pair
+    assert (run.stats.separated_candidates > 0) == given
     assert result.status == "FEASIBLE"
     assert result.bound_bytes == whole_problem_bound(problem)
     assert problem.separate == () and problem.forbids == ()  # the user's problem is untouched
