@@ -26,6 +26,8 @@ from .progress import Deadline, ProgressEvent
 if TYPE_CHECKING:  # pragma: no cover
     import threading
 
+    from fuseplan.models.load import GraphLoad
+
     from .result import SolveResult
 
 Kind = Literal["exact", "heuristic"]
@@ -124,9 +126,11 @@ def solve_problem(problem: Problem, limits: Limits, method: str = "auto") -> Sol
 def solve_net(
     net: str | Graph,
     *,
-    buffer_bytes: int,
+    buffer_bytes: int | str,
     scheme: str = "lbdf",
     bytes_per_element: int = 1,
+    input_shape: Sequence[int] | str | None = None,
+    fold_activations: bool = False,
     method: str = "auto",
     time_limit_s: float | None = None,
     gap: float | None = None,
@@ -140,16 +144,19 @@ def solve_net(
 ) -> SolveResult:
     """Loads ``net`` (a zoo name, generator spec, file or Graph) and solves it.
 
+    ``buffer_bytes`` is a number of bytes or a size string (``"256KB"``; KB = 1024 B).
+    ``input_shape`` (``"1x3x224x224"`` or a tuple) fixes an ONNX file's symbolic dims and
+    ``fold_activations`` folds activations, as the CLI flags do; the plan records both
+    (``graph.load``), so ``result.save(path)`` writes a plan ``fuseplan validate`` reloads
+    without flags.
+
     ``pins`` are "a,b,c" strings or name lists; ``forbids`` are "a|b" strings or name lists.
     """
     from fuseplan.models.cost import make_cost_model
 
-    if isinstance(net, Graph):
-        graph = net
-    else:
-        from fuseplan.models.load import load_graph
-
-        graph = load_graph(net)
+    graph, load = _load_net(net, input_shape, fold_activations)
+    buffer_bytes = _buffer_size(buffer_bytes)
+    scheme = scheme.lower()  # "LBDF" = "lbdf", as on the command line
     if method not in METHODS:
         raise FusePlanError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
     if time_limit_s is not None and not 0 < time_limit_s < math.inf:  # nan fails both
@@ -170,4 +177,53 @@ def solve_net(
     )
     limits = Limits(time_limit_s=time_limit_s, gap=gap, workers=workers, seed=seed,
                     progress=progress, stop=stop)
-    return solve_problem(problem, limits, method)
+    return _with_load(solve_problem(problem, limits, method), load)
+
+
+def _load_net(
+    net: str | Graph, input_shape: Sequence[int] | str | None, fold_activations: bool
+) -> tuple[Graph, GraphLoad | None]:
+    """The graph and, for a spec, how it was loaded (the plan's ``graph.load``)."""
+    if isinstance(net, Graph):
+        if input_shape is not None or fold_activations:
+            raise FusePlanError(
+                "input_shape and fold_activations apply when solve_net loads the net: pass its "
+                "spec or file name, not a Graph already loaded"
+            )
+        return net, None  # validate reloads it from graph.source
+    from fuseplan.models.load import graph_load_of, load_graph, parse_input_shape
+
+    if isinstance(input_shape, str):
+        shape: tuple[int, ...] | None = parse_input_shape(input_shape)
+    else:
+        shape = None if input_shape is None else tuple(int(d) for d in input_shape)
+    try:
+        graph = load_graph(net, input_shape=shape, fold_activations=fold_activations)
+    except FusePlanError as err:
+        if "--input-shape" not in str(err):
+            raise
+        raise FusePlanError(
+            f"{err} (from Python: solve_net(..., input_shape=\"1x3x224x224\"))"
+        ) from None
+    return graph, graph_load_of(graph, fold_activations=fold_activations, input_shape=shape)
+
+
+def _buffer_size(value: int | str) -> int:
+    """Bytes from ``262144`` or ``"256KB"``; a one-line error otherwise."""
+    from fuseplan.models.units import parse_bytes
+
+    try:
+        return parse_bytes(value)
+    except FusePlanError as err:
+        raise FusePlanError(f"buffer_bytes: {err}") from None
+
+
+def _with_load(result: SolveResult, load: GraphLoad | None) -> SolveResult:
+    """The result whose plan records how its graph was loaded."""
+    if load is None or result.plan is None:
+        return result
+    import dataclasses
+
+    from fuseplan.models.plan_build import with_graph_load
+
+    return dataclasses.replace(result, plan=with_graph_load(result.plan, load))

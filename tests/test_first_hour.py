@@ -127,3 +127,46 @@ def test_graph_shows_a_gemm_output_as_a_vector(capsys: pytest.CaptureFixture[str
     assert main(["graph", "resnet18"]) == 0
     out = capsys.readouterr().out
     assert "/fc/Gemm_output_0 1000 (vector)" in out and "1000x1x1" not in out
+
+
+def test_solve_net_takes_a_size_string_and_saves_a_plan_validate_rechecks(
+    tmp_path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from fuseplan.solver.api import solve_net
+
+    result = solve_net("squeezenet1_1", buffer_bytes="128KB", scheme="LBDF")
+    assert result.status == "OPTIMAL" and result.plan.buffer_bytes == 128 * 1024
+    assert result.graph.name == "squeezenet1_1" and result.model is not None
+    path = result.save(tmp_path / "plan.json")
+    assert json.loads(path.read_text())["graph"]["load"]["spec"] == "zoo:squeezenet1_1"
+    assert main(["validate", str(path)]) == 0
+    assert capsys.readouterr().out.startswith(f"OK: {path}")
+
+
+def test_solve_net_with_input_shape_records_it(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    import onnx
+
+    from fuseplan.models.errors import FusePlanError
+    from fuseplan.models.onnx_export import export_onnx
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.api import solve_net
+
+    path = tmp_path / "dyn.onnx"
+    export_onnx(load_graph("squeezenet1_1"), path)
+    model = onnx.load(str(path))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[0].dim_param, dims[2].dim_param, dims[3].dim_param = "N", "H", "W"
+    onnx.save(model, str(path))
+    with pytest.raises(FusePlanError, match=r"input_shape="):
+        solve_net(str(path), buffer_bytes="128KB")
+    result = solve_net(str(path), buffer_bytes=128 * 1024, input_shape=(1, 3, 224, 224))
+    assert result.status == "OPTIMAL"
+    saved = result.save(tmp_path / "plan.json")
+    assert json.loads(saved.read_text())["graph"]["load"]["input_shape"] == [1, 3, 224, 224]
+    assert main(["validate", str(saved)]) == 0  # no --input-shape needed
+    same = solve_net(str(path), buffer_bytes="128KB", input_shape="1x3x224x224")
+    assert same.objective_bytes == result.objective_bytes
