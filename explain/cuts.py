@@ -40,7 +40,14 @@ from dataclasses import dataclass, field
 
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph
-from fuseplan.models.group import connected_in, convex_in, graph_masks, mask_ops
+from fuseplan.models.group import (
+    components_in,
+    connected_in,
+    convex_in,
+    graph_masks,
+    hull_in,
+    mask_ops,
+)
 
 MAX_IDEALS = 1024  # exact enumeration up to this many ideals of the group's DAG
 
@@ -107,18 +114,22 @@ def group_edges(graph: Graph, group: int) -> tuple[Edge, ...]:
 
 def require_cuttable(graph: Graph, group: int) -> None:
     """A clear error unless ``group`` is weakly connected and convex (the only groups whose
-    cuts are defined)."""
+    cuts are defined), naming the ops at fault."""
     masks = graph_masks(graph)
     if group == 0:
         raise FusePlanError("the group is empty: name at least one op")
     if not connected_in(group, masks.nbr_mask):
+        parts = components_in(group, masks.nbr_mask)
+        starts = ", ".join(repr(graph.ops[mask_ops(p)[0]].name) for p in parts[:3])
         raise FusePlanError(
-            "the group is not weakly connected: explain each of its connected parts apart"
+            f"the group is not weakly connected: it falls into {len(parts)} parts (starting "
+            f"at {starts}{', ...' if len(parts) > 3 else ''}); explain each part apart"
         )
     if not convex_in(group, masks.anc_mask, masks.desc_mask):
+        outside = mask_ops(hull_in(group, masks.anc_mask, masks.desc_mask) & ~group)
         raise FusePlanError(
-            "the group is not convex (a path leaves it and comes back): add the ops on that "
-            "path or explain a convex part"
+            f"the group is not convex: op {graph.ops[outside[0]].name!r} (outside it) lies on a "
+            "path between two of its ops; add that op or explain a convex part"
         )
 
 
