@@ -53,7 +53,10 @@ class GraphSummary:
 
 
 def kind_label(graph: Graph, op: Op) -> str:
-    """The op's kind, with depthwise convolutions (group = input channels > 1) told apart."""
+    """The op's kind, with depthwise convolutions (group = input channels > 1) and barriers
+    (ops the importer does not know, ``--unsupported barrier``) told apart."""
+    if op.barrier:
+        return f"{op.kind} (barrier)"
     if op.kind == "Conv":
         group = op.attr("group", 1)
         if isinstance(group, int) and group > 1 and group == graph.tensors[op.inputs[0]].c:

@@ -29,11 +29,13 @@ class GraphLoad:
     spec: str
     fold_activations: bool = False
     input_shape: tuple[int, ...] | None = None
+    unsupported: str = "error"
 
     def load(self) -> Graph:
         """The graph again, loaded the same way."""
         return load_graph(
-            self.spec, input_shape=self.input_shape, fold_activations=self.fold_activations
+            self.spec, input_shape=self.input_shape, fold_activations=self.fold_activations,
+            unsupported=self.unsupported,
         )
 
     def describe(self) -> str:
@@ -43,11 +45,14 @@ class GraphLoad:
             words.append("--fold-activations")
         if self.input_shape is not None:
             words.append("--input-shape " + "x".join(map(str, self.input_shape)))
+        if self.unsupported != "error":
+            words.append(f"--unsupported {self.unsupported}")
         return " ".join(words)
 
 
 def graph_load_of(
-    graph: Graph, *, fold_activations: bool = False, input_shape: Sequence[int] | None = None
+    graph: Graph, *, fold_activations: bool = False, input_shape: Sequence[int] | None = None,
+    unsupported: str = "error",
 ) -> GraphLoad:
     """The record of a graph :func:`load_graph` returned, given the options it was called with."""
     if not graph.source:
@@ -58,7 +63,8 @@ def graph_load_of(
     spec = graph.source
     if Path(spec).is_file():  # a graph imported directly may hold a relative path
         spec = str(Path(spec).resolve())
-    return GraphLoad(spec=spec, fold_activations=fold_activations, input_shape=shape)
+    return GraphLoad(spec=spec, fold_activations=fold_activations, input_shape=shape,
+                     unsupported=unsupported)
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
@@ -80,11 +86,14 @@ def load_graph(
     *,
     input_shape: Sequence[int] | None = None,
     fold_activations: bool = False,
+    unsupported: str = "error",
 ) -> Graph:
     """The graph named by ``spec``; activations folded into their producers if asked.
 
-    Its ``source`` is the spec to load it again (see the module docstring)."""
-    graph = _load(spec, input_shape)
+    ``unsupported="barrier"``: an ONNX op the importer does not know becomes a barrier (no
+    effect on other specs, whose ops are all known). Its ``source`` is the spec to load it
+    again (see the module docstring)."""
+    graph = _load(spec, input_shape, unsupported)
     if fold_activations:
         from .transforms import fold_activations as fold
 
@@ -96,7 +105,7 @@ def _with_source(graph: Graph, source: str) -> Graph:
     return graph if graph.source == source else dataclasses.replace(graph, source=source)
 
 
-def _load(spec: str, input_shape: Sequence[int] | None) -> Graph:
+def _load(spec: str, input_shape: Sequence[int] | None, unsupported: str = "error") -> Graph:
     path = Path(spec)
     a_file = path.is_file() and (bool(path.suffix) or _has_folder(spec))
     if spec.lower().endswith(".onnx") or a_file:
@@ -113,7 +122,9 @@ def _load(spec: str, input_shape: Sequence[int] | None) -> Graph:
             return _with_source(read_graph_json(path), absolute)
         from .onnx_import import import_onnx
 
-        return _with_source(import_onnx(path, input_shape=input_shape), absolute)
+        return _with_source(
+            import_onnx(path, input_shape=input_shape, unsupported=unsupported), absolute
+        )
     if _has_folder(spec) or spec.lower().endswith(".json"):
         problem = "is not a file" if path.exists() else "does not exist"
         raise FusePlanError(

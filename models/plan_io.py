@@ -74,6 +74,7 @@ def graph_load_to_dict(load: GraphLoad) -> dict[str, Any]:
         "spec": load.spec,
         "fold_activations": load.fold_activations,
         "input_shape": None if load.input_shape is None else list(load.input_shape),
+        **({"unsupported": load.unsupported} if load.unsupported != "error" else {}),
     }
 
 
@@ -94,10 +95,16 @@ def read_graph_load(data: Any) -> GraphLoad | None:
             f"plan graph.load: field 'input_shape' = {shape!r} must be null or a list of "
             "positive integers"
         )
+    unsupported = load.get("unsupported", str, optional=True) or "error"
+    if unsupported not in ("error", "barrier"):
+        raise FusePlanError(
+            f"plan graph.load: field 'unsupported' = {unsupported!r} must be 'error' or 'barrier'"
+        )
     return GraphLoad(
         spec=spec,
         fold_activations=load.get("fold_activations", bool),
         input_shape=None if shape is None else tuple(shape),
+        unsupported=unsupported,
     )
 
 

@@ -39,6 +39,7 @@ from collections.abc import Callable
 
 from ..errors import FusePlanError
 from ..graph import Graph
+from .barrier import with_barriers
 from .base import BufferBreakdown, CostModel, GroupCost, TensorRows, as_mask, mask_ops
 from .brr import BrrModel
 from ..group import is_convex, is_weakly_connected  # re-exported: defined in models/group.py
@@ -76,7 +77,7 @@ def make_cost_model(scheme: str, graph: Graph, bytes_per_element: int = 1) -> Co
         raise FusePlanError(
             f"unknown cost scheme {scheme!r}: use one of {', '.join(sorted(_FACTORIES))}"
         )
-    return factory(graph, check_bytes_per_element(bytes_per_element))
+    return with_barriers(factory(graph, check_bytes_per_element(bytes_per_element)))
 
 
 __all__ = [

@@ -24,8 +24,10 @@ def add_net_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input-shape",
         metavar="NxCxHxW",
-        help="static input shape for an ONNX file with symbolic dims, e.g. 1x3x224x224",
+        help="static input shape for an ONNX file with symbolic dims, e.g. 1x3x224x224 "
+        "(checked against the file's static dims; the batch may be set to 1)",
     )
+    add_unsupported_argument(parser)
     parser.add_argument(
         "--fold-activations",
         action="store_true",
@@ -33,11 +35,22 @@ def add_net_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_unsupported_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--unsupported",
+        choices=("error", "barrier"),
+        default="error",
+        help="an ONNX op fuseplan does not know: an error listing every such op (default), or "
+        "a barrier, an op never fused (an unfusable singleton at every buffer)",
+    )
+
+
 def load_net(args: argparse.Namespace) -> Graph:
     from fuseplan.models.load import load_graph, parse_input_shape
 
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
-    return load_graph(args.net, input_shape=shape, fold_activations=args.fold_activations)
+    return load_graph(args.net, input_shape=shape, fold_activations=args.fold_activations,
+                      unsupported=args.unsupported)
 
 
 def net_load(args: argparse.Namespace, graph: Graph) -> GraphLoad:
@@ -46,7 +59,8 @@ def net_load(args: argparse.Namespace, graph: Graph) -> GraphLoad:
     from fuseplan.models.load import graph_load_of, parse_input_shape
 
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
-    return graph_load_of(graph, fold_activations=args.fold_activations, input_shape=shape)
+    return graph_load_of(graph, fold_activations=args.fold_activations, input_shape=shape,
+                         unsupported=args.unsupported)
 
 
 def print_table(

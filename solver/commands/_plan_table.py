@@ -116,7 +116,9 @@ def print_plan_table(plan: Plan, graph: Graph, *, title: str, width: int, wide: 
     unfusable = any(not g.fusible for g in plan.groups)
     index = [str(i) for i in range(len(plan.groups))]
     ranges = [op_ranges(g.ops) for g in plan.groups]
-    beta = [fmt_int(g.cost.buffer_bytes) + ("" if g.fusible else "*") for g in plan.groups]
+    barrier = [len(g.ops) == 1 and graph.ops[g.ops[0]].barrier for g in plan.groups]
+    beta = ["barrier*" if b else fmt_int(g.cost.buffer_bytes) + ("" if g.fusible else "*")
+            for g, b in zip(plan.groups, barrier)]
     split = {
         "in B": [fmt_int(g.cost.input_bytes) for g in plan.groups],
         "weights B": [fmt_int(g.cost.weight_bytes) for g in plan.groups],
@@ -131,6 +133,8 @@ def print_plan_table(plan: Plan, graph: Graph, *, title: str, width: int, wide: 
     notes = []
     if unfusable:
         notes.append("* unfusable: does not fit the buffer even alone, run unfused")
+    if any(barrier):
+        notes.append("barrier: an unknown op, never fused (--unsupported barrier)")
     if wide:
         names = [abbreviate([graph.ops[v].name for v in g.ops]) for g in plan.groups]
         keep_split = True

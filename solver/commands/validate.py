@@ -8,7 +8,7 @@ from typing import Any
 
 from fuseplan.models.errors import FusePlanError
 
-from ._common import fmt_int
+from ._common import add_unsupported_argument, fmt_int
 
 NAME = "validate"
 HELP = (
@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fold activations into their producer when loading --graph (or a plan "
         "without graph.load)",
     )
+    add_unsupported_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -104,7 +105,8 @@ def _load_graph(args: argparse.Namespace, data: dict[str, Any]) -> Any:
 
     shape = parse_input_shape(args.input_shape) if args.input_shape else None
     if args.graph:
-        return load_graph(args.graph, input_shape=shape, fold_activations=args.fold_activations)
+        return load_graph(args.graph, input_shape=shape, fold_activations=args.fold_activations,
+                          unsupported=args.unsupported)
     load = _recorded_load(args, data, shape)
     try:
         graph = load.load()
@@ -139,10 +141,11 @@ def _recorded_load(args: argparse.Namespace, data: dict[str, Any], shape: Any) -
         )
     load = read_graph_load(data)
     if load is None:
-        return GraphLoad(spec=source, fold_activations=args.fold_activations, input_shape=shape)
-    if args.fold_activations or shape is not None:
+        return GraphLoad(spec=source, fold_activations=args.fold_activations, input_shape=shape,
+                         unsupported=args.unsupported)
+    if args.fold_activations or shape is not None or args.unsupported != "error":
         raise FusePlanError(
             f"plan file {args.plan!r} records how its graph was loaded ({load.describe()!r}); "
-            "--fold-activations and --input-shape apply only with --graph NET_OR_FILE"
+            "--fold-activations, --input-shape and --unsupported apply only with --graph NET_OR_FILE"
         )
     return load

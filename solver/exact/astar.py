@@ -228,7 +228,7 @@ def near_its_estimate(search: _Search) -> tuple[bool, int | None, int]:
     plan's cost, h(empty)). True is the large-buffer regime: the optimum lies a few per cent
     above the estimate, so A* expands a small part of the lattice, while walking every
     candidate group (``ideals``) pays for the many large groups such buffers admit."""
-    upper, _ = chain_upper_bound(search.problem, search.prices)
+    upper, _ = chain_upper_bound(search.problem, search.prices, search.deadline.expired)
     start = search.estimate(0)
     return upper is not None and upper <= start * (1 + PASSES_WITHIN), upper, start
 
@@ -248,11 +248,13 @@ def solve(
     """
     deadline = deadline or Deadline(limits)
     search = search or _Search(problem, deadline)
-    upper, upper_groups = chain_upper_bound(problem, search.prices)
+    upper, upper_groups = chain_upper_bound(problem, search.prices, deadline.expired)
     if upper is not None:
         deadline.report("astar: plan of consecutive runs", upper)
-    if upper is not None and len(search.estimate.spine.spine) == problem.num_ops:
-        # a total order: every ideal is a prefix, so the plan of runs is the optimum
+    total_order = len(search.estimate.spine.spine) == problem.num_ops
+    if upper is not None and total_order and not deadline.expired():
+        # a total order: every ideal is a prefix, so the plan of runs is the optimum (unless
+        # the deadline cut the runs short)
         deadline.report("astar", upper, upper)
         return finish(problem, limits, deadline, method="astar", status="OPTIMAL",
                       groups=upper_groups, objective=upper, bound=upper,
