@@ -4,6 +4,8 @@ its estimate (``solver/bounds.py``): the group prices memoised by mask, and a qu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fuseplan.models.group import connected_in
 
 from ..candidates import best_chain
@@ -51,15 +53,21 @@ class GroupPrices:
         return INVALID if cost is None else int(cost)
 
 
-def chain_upper_bound(problem: Problem, prices: GroupPrices) -> tuple[int | None, list[int]]:
+def chain_upper_bound(
+    problem: Problem, prices: GroupPrices, should_stop: Callable[[], bool] | None = None
+) -> tuple[int | None, list[int]]:
     """The best plan whose groups are runs of consecutive op ids (``candidates.best_chain``),
     priced here: (fusible cost, group masks), or (None, []) when pins or forbids leave no
-    such plan. An unfusable op is a run of its own, at no fusible cost."""
+    such plan. An unfusable op is a run of its own, at no fusible cost. Once
+    ``should_stop()`` (the deadline) says so, runs of two or more ops are no longer priced:
+    the plan is the best over the runs priced so far and single ops."""
     unfusable = problem.unfusable
 
     def grows(run: int) -> bool:
         if run & unfusable:
             return run.bit_count() == 1
+        if should_stop is not None and run.bit_count() > 1 and should_stop():
+            return False
         return prices.under_buffer(run)
 
     def price(run: int) -> int | None:

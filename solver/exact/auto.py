@@ -41,6 +41,7 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None)
             why = "auto: stopped while counting ideals; A*'s bound covers the whole problem"
         return astar.solve(problem, limits, deadline=deadline, why=why)
     count = f"{len(lattice):,} ideals"
+    start: int | None = None  # A*'s estimate from the empty ideal: the whole-problem bound
     if len(lattice) > FEW_IDEALS:
         search = astar.prepare(problem, deadline)
         near, upper, start = astar.near_its_estimate(search)
@@ -55,4 +56,5 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None)
         f"auto: {count} (at most {AUTO_IDEAL_CAP:,}), so a shortest path over the ideal "
         "lattice is exact and fastest"
     )
-    return ideals.solve(problem, limits, deadline=deadline, lattice=lattice, why=why)
+    return ideals.solve(problem, limits, deadline=deadline, lattice=lattice, why=why,
+                        trivial_bound=start)

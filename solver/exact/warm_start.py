@@ -44,6 +44,8 @@ def smaller_buffer_plans(
 
     best: tuple[int | None, list[int], int | None] = (None, [], None)
     for frac in LEVELS:
+        if deadline.expired():
+            break  # each level prices every op alone before it looks at the clock
         small = problem.buffer_bytes // frac
         unfusable = unfusable_mask(problem.model, small)
         if unfusable & ~problem.unfusable and any(p & unfusable for p in problem.pins):
