@@ -249,7 +249,8 @@ def _grow(
                     found.complete = False
                     return found
                 if deadline is not None and steps % 16384 == 0:
-                    deadline.report("enumerating candidates")
+                    deadline.report("enumerating candidates", done=len(found.masks),
+                                    unit="candidate groups found")
             if max_ops is not None and group.bit_count() >= max_ops:
                 continue
             grow = group_nbr & higher & ~group & ~group_forbid

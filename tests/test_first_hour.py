@@ -170,3 +170,60 @@ def test_solve_net_with_input_shape_records_it(tmp_path, capsys: pytest.CaptureF
     assert main(["validate", str(saved)]) == 0  # no --input-shape needed
     same = solve_net(str(path), buffer_bytes="128KB", input_shape="1x3x224x224")
     assert same.objective_bytes == result.objective_bytes
+
+
+def test_progress_off_a_terminal_is_a_plain_line_every_few_seconds() -> None:
+    import io
+
+    from fuseplan.solver.progress import LiveProgress, ProgressEvent
+
+    stream = io.StringIO()  # not a terminal
+    progress = LiveProgress(stream=stream, every_s=5.0, ticker=False)
+    assert not progress.live
+    progress(ProgressEvent(0.5, "enumerating candidates", done=1_000, unit="candidate groups found"))
+    progress(ProgressEvent(2.0, "optimal at 128 KB", best_bytes=9_000_000))
+    progress(ProgressEvent(5.5, "building arcs over ideals", done=10_000, total=40_000,
+                           unit="candidate groups linked"))
+    progress(ProgressEvent(7.0, "building arcs over ideals", done=20_000, total=40_000,
+                           unit="candidate groups linked"))
+    progress(ProgressEvent(10.5, "astar: best-first over ideals", best_bytes=8_000_000,
+                           bound_bytes=6_000_000, done=31, unit="ideals expanded"))
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2  # one at 5.5 s, one at 10.5 s: not one per event
+    assert lines[0] == (
+        "fuseplan: linking candidate groups to the ideals they extend; "
+        "10,000 of 40,000 candidate groups linked (25 %); best plan 9,000,000 B; bound -; "
+        "gap -; 5.5 s elapsed")
+    assert lines[1] == (
+        "fuseplan: A*: expanding ideals, cheapest estimate first; 31 ideals expanded; "
+        "best plan 8,000,000 B; bound 6,000,000 B; gap 25.00 %; 10.5 s elapsed")
+
+
+def test_progress_gives_an_eta_once_a_rate_is_known() -> None:
+    from fuseplan.solver.progress import LiveProgress, ProgressEvent, describe_phase
+
+    progress = LiveProgress(force=True, ticker=False, delay_s=100)  # never drawn
+    progress(ProgressEvent(1.0, "building arcs over ideals", done=1_000, total=11_000, unit="groups"))
+    progress(ProgressEvent(2.0, "building arcs over ideals", done=2_000, total=11_000, unit="groups"))
+    assert "2,000 of 11,000 groups (18 %, about 9 s left)" in progress.text(2.0)
+    progress.close()
+    assert "smaller buffer (128 KB)" in describe_phase("optimal at 128 KB")
+
+
+def test_solve_prints_progress_lines_into_a_pipe() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FUSEPLAN_PROGRESS_EVERY": "0.2"}
+    out = subprocess.run(
+        [sys.executable, "-m", "fuseplan", "solve", "mobilenet_v2", "--buffer", "1MB"],
+        capture_output=True, text=True, env=env, timeout=300)  # about a second of solving
+    assert out.returncode == 0, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.startswith("fuseplan: ")]
+    assert lines and all("s elapsed" in line and "best plan" in line for line in lines)
+    quiet = subprocess.run(
+        [sys.executable, "-m", "fuseplan", "solve", "squeezenet1_1", "--buffer", "256KB",
+         "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -211,7 +211,8 @@ def _best_first(search: _Search, limits: Limits, limit: float, upper: int | None
             heapq.heappush(heap, (f_next, -g_next, nxt))
         now = time.perf_counter()
         if now - last_report > 0.5:
-            deadline.report("astar: best-first over ideals", upper, int(min(f, limit)))
+            deadline.report("astar: best-first over ideals", upper, int(min(f, limit)),
+                            done=search.expanded, unit="ideals expanded")
             last_report = now
     search.reached += len(best)
     return out

@@ -41,7 +41,11 @@ def lattice_arcs(
     ideals = list(lattice)
     out: list[list[tuple[int, int]]] = [[] for _ in ideals]
     steps = 0
+    total = len(cands.masks)
     for g, group in enumerate(cands.masks):
+        if deadline is not None and g % 8192 == 0 and g:
+            deadline.report("building arcs over ideals", done=g, total=total,
+                            unit="candidate groups linked")
         avoid = group | cands.after[g]
         start = index[cands.before[g]]
         todo = [start]
