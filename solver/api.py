@@ -11,6 +11,7 @@ on a chain-like net never imports OR-Tools.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from fuseplan.models.load import GraphLoad
 
     from .result import SolveResult
+    from .search.run import SearchSettings
 
 Kind = Literal["exact", "heuristic"]
 
@@ -43,6 +45,7 @@ class MethodInfo:
     module: str
     kind: Kind
     description: str
+    entry: str = "solve"  # the function of ``module`` that runs it
 
 
 METHODS: dict[str, MethodInfo] = {
@@ -72,6 +75,22 @@ METHODS: dict[str, MethodInfo] = {
         "exact.astar", "exact",
         "best-first search (A*) over ideals, groups priced only where needed; its bound "
         "holds for the whole problem when stopped"),
+    "rs": MethodInfo(
+        "search.methods", "heuristic",
+        "the paper's random search: random cut positions (K segments), invalid parts "
+        "repaired by recursive splitting with --repair", "rs"),
+    "ls": MethodInfo(
+        "search.methods", "heuristic",
+        "the paper's local search: move one cut by 1..--delta positions, first improvement, "
+        "restart when stuck; repairs as rs", "ls"),
+    "nsga2": MethodInfo(
+        "search.methods", "heuristic",
+        "NSGA-II (pymoo) over cut positions, objectives DRAM and repairs needed; repairs "
+        "as rs", "nsga2"),
+    "greedy": MethodInfo(
+        "search.methods", "heuristic",
+        "the compiler's rule: grow the current group in topological order while it stays "
+        "valid (the floor every search must beat)", "greedy"),
 }
 
 
@@ -87,16 +106,31 @@ def methods_help(columns: int = 79) -> str:
     width = max(len(name) for name in METHODS)
     return "\n".join(
         textwrap.fill(f"{name:<{width}}  {info.kind}: {info.description}", columns,
-                      initial_indent="  ", subsequent_indent=" " * (width + 4))
+                      initial_indent="  ", subsequent_indent=" " * (width + 4),
+                      break_on_hyphens=False)
         for name, info in METHODS.items()
     )
 
 
-def method_function(name: str) -> Callable[..., SolveResult]:
+def split_method(spec: str) -> tuple[str, str | None]:
+    """``"ls:cost"`` -> ("ls", "cost"): a heuristic method with its repair strategy (the form
+    ``fuseplan bench --methods`` uses); ``"auto"`` -> ("auto", None). A clear error for an
+    unknown method, or a repair given to an exact one."""
+    name, _, repair = spec.partition(":")
+    name = name.strip()
     if name not in METHODS:
         raise FusePlanError(f"unknown method {name!r}: use one of {', '.join(METHODS)}")
-    module = importlib.import_module(f"fuseplan.solver.{METHODS[name].module}")
-    return module.solve
+    if repair and (METHODS[name].kind != "heuristic" or name == "greedy"):
+        raise FusePlanError(f"method {name!r} takes no repair strategy (got {spec!r}): "
+                            "only rs, ls and nsga2 repair invalid groups")
+    return name, repair.strip() or None
+
+
+def method_function(name: str) -> Callable[..., SolveResult]:
+    name, _ = split_method(name)
+    info = METHODS[name]
+    module = importlib.import_module(f"fuseplan.solver.{info.module}")
+    return getattr(module, info.entry)
 
 
 def parse_pin(text: str) -> list[str]:
@@ -109,11 +143,24 @@ def parse_forbid(text: str) -> list[str]:
     return [name.strip() for name in text.split("|")]
 
 
-def solve_problem(problem: Problem, limits: Limits, method: str = "auto") -> SolveResult:
-    """Runs one method on a problem; an infeasible constraint set is a user error."""
-    solve = method_function(method)
+def solve_problem(problem: Problem, limits: Limits, method: str = "auto",
+                  search: SearchSettings | None = None) -> SolveResult:
+    """Runs one method on a problem; an infeasible constraint set is a user error.
+
+    ``method`` may name a repair strategy (``"ls:cost"``), which overrides ``search.repair``;
+    ``search`` (the searches' settings) is passed to heuristic methods only."""
+    name, repair = split_method(method)
+    solve = method_function(name)
     deadline = Deadline(limits)
-    result = solve(problem, limits, deadline=deadline)
+    if METHODS[name].kind == "heuristic":
+        from .search.run import SearchSettings
+
+        settings = search or SearchSettings()
+        if repair is not None:
+            settings = dataclasses.replace(settings, repair=repair)
+        result = solve(problem, limits, deadline=deadline, search=settings.check())
+    else:
+        result = solve(problem, limits, deadline=deadline)
     if result.status == "INFEASIBLE":
         raise FusePlanError(
             f"no valid plan of {problem.graph.name!r} at {problem.buffer_bytes:,} B satisfies "
@@ -141,6 +188,7 @@ def solve_net(
     max_group_ops: int | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     stop: threading.Event | None = None,
+    search: SearchSettings | None = None,
 ) -> SolveResult:
     """Loads ``net`` (a zoo name, generator spec, file or Graph) and solves it.
 
@@ -151,14 +199,15 @@ def solve_net(
     without flags.
 
     ``pins`` are "a,b,c" strings or name lists; ``forbids`` are "a|b" strings or name lists.
+    ``method`` may carry a repair strategy (``"ls:cost"``); ``search`` sets the searches'
+    budget and options (``fuseplan.solver.search.run.SearchSettings``).
     """
     from fuseplan.models.cost import make_cost_model
 
     graph, load = _load_net(net, input_shape, fold_activations)
     buffer_bytes = _buffer_size(buffer_bytes)
     scheme = scheme.lower()  # "LBDF" = "lbdf", as on the command line
-    if method not in METHODS:
-        raise FusePlanError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    split_method(method)
     if time_limit_s is not None and not 0 < time_limit_s < math.inf:  # nan fails both
         raise FusePlanError(f"--time-limit must be a positive, finite number of seconds "
                             f"(got {time_limit_s})")
@@ -177,7 +226,7 @@ def solve_net(
     )
     limits = Limits(time_limit_s=time_limit_s, gap=gap, workers=workers, seed=seed,
                     progress=progress, stop=stop)
-    return _with_load(solve_problem(problem, limits, method), load)
+    return _with_load(solve_problem(problem, limits, method, search), load)
 
 
 def _load_net(

@@ -19,15 +19,13 @@ from fuseplan.solver.problem import Limits, make_problem
 
 
 def registered_methods() -> dict[str, Callable[..., object]]:
-    """Every registered method's solve function, once per module (aliases such as
-    ``exact`` for ``auto`` run once): a newly registered method is tested here unasked.
-    The constraints bind every method; the optimum is asserted only of exact ones."""
+    """Every registered method's solve function, once each (aliases such as ``exact`` for
+    ``auto`` run once): a newly registered method is tested here unasked. The constraints
+    bind every method; the optimum is asserted only of exact ones."""
     found: dict[str, Callable[..., object]] = {}
-    modules = set()
     for name in REGISTRY:
         solve = method_function(name)
-        if solve.__module__ not in modules:
-            modules.add(solve.__module__)
+        if solve not in found.values():
             found[name] = solve
     return found
 

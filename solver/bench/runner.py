@@ -92,6 +92,10 @@ def _plan_fields(plan: dict[str, Any]) -> dict[str, Any]:
         "ops": (plan.get("graph") or {}).get("ops"),
         "ideals": details.get("ideals"),
         "candidates": details.get("candidates"),
+        # searches (rs, ls, nsga2, greedy): their own time, budget used and reference
+        "search_time_s": details.get("search_time_s"),
+        "evaluations": details.get("evaluations"),
+        "reference": details.get("reference"),
     }
 
 

@@ -150,14 +150,19 @@ def parse_schemes(text: str) -> list[str]:
 
 
 def parse_methods(text: str) -> list[str]:
-    """``METHOD[:REPAIR]`` names of ``fuseplan solve --method``; the method part is checked."""
-    from fuseplan.solver.api import method_names
+    """``METHOD[:REPAIR]`` names of ``fuseplan solve --method``, each checked (the method,
+    and the repair strategy of a search)."""
+    from fuseplan.explain.registry import check_strategy_name
+    from fuseplan.solver.api import split_method
 
-    known = method_names()
     out = [t.strip() for t in text.split(",") if t.strip()]
     for m in out:
-        if m not in known and m.partition(":")[0] not in known:
-            raise FusePlanError(f"--methods: unknown method {m!r}: use one of {', '.join(known)}")
+        try:
+            _, repair = split_method(m)
+            if repair is not None:
+                check_strategy_name(repair)
+        except FusePlanError as err:
+            raise FusePlanError(f"--methods: {err}") from None
     if not out:
         raise FusePlanError("--methods is empty, e.g. --methods exact,cpsat")
     return list(dict.fromkeys(out))

@@ -24,13 +24,14 @@ MAX_LISTED_OPS = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from fuseplan.solver.api import METHODS, methods_help  # the registry: new methods join here
+    from fuseplan.solver.api import methods_help  # the registry: new methods join here
 
     add_net_argument(parser)
     add_hw_arguments(parser)
     parser.add_argument(
-        "--method", default="auto", choices=list(METHODS), metavar="METHOD",
-        help="one of the methods listed below (default auto; see docs/solvers.md)",
+        "--method", default="auto", metavar="METHOD",
+        help="one of the methods listed below (default auto; see docs/solvers.md); a search "
+        "may name its repair strategy, e.g. ls:cost",
     )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the list's lines
     parser.epilog = "methods:\n" + methods_help()
@@ -51,6 +52,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wide", action="store_true",
                         help="full op names and every column, however wide (default: fit the "
                         "terminal, op index ranges and the distinguishing tail of names)")
+    search = parser.add_argument_group("searches (rs, ls, nsga2, greedy; docs/searches.md)")
+    search.add_argument("--repair", default="cost", metavar="STRATEGY",
+                        help="how invalid groups are split: cost (exact attribution, default), "
+                        "random (the paper's baseline), gnnexplainer, pgexplainer, "
+                        "rgexplainer, ig")
+    search.add_argument("--evaluations", type=int, default=2_000, metavar="N",
+                        help="plans scored, repairs included (default 2000; with --time-limit "
+                        "whichever comes first)")
+    search.add_argument("--delta", type=int, default=2, metavar="D",
+                        help="local search moves a cut by 1..D positions (default 2)")
+    search.add_argument("--segments", type=int, default=10, metavar="K",
+                        help="segments of the topological order in a plan (default 10)")
+    search.add_argument("--reference-time", type=float, default=10.0, metavar="S",
+                        help="seconds the exact solver may take, after the search and timed "
+                        "apart, to prove the optimum the gap is measured against (default 10; "
+                        "0: gap against the whole-problem bound only)")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
@@ -73,8 +90,12 @@ def run(args: argparse.Namespace) -> int:
     from fuseplan.models.validate import check_plan
     from fuseplan.solver.api import solve_net
     from fuseplan.solver.progress import LiveProgress
+    from fuseplan.solver.search.run import SearchSettings
 
     hw = resolve_hw(args)
+    search = SearchSettings(repair=args.repair.strip().lower(), evaluations=args.evaluations,
+                            delta=args.delta, segments=args.segments,
+                            reference_time_s=args.reference_time)
     _check_output_paths(args)
     graph = load_net(args)
     progress = None if args.quiet or args.json else LiveProgress()
@@ -93,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             bytes_per_element=hw.bytes_per_element, method=args.method,
             time_limit_s=args.time_limit, gap=args.gap, workers=args.workers, seed=args.seed,
             pins=args.pin, forbids=args.forbid, max_group_ops=args.max_group_ops,
-            progress=progress, stop=stop,
+            progress=progress, stop=stop, search=search,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
