@@ -291,3 +291,17 @@ def test_report(small_bench: Path, fmt: str) -> None:
 def test_report_of_an_empty_folder_is_a_user_error(tmp_path: Path) -> None:
     out = _bench("report", str(tmp_path))
     assert out.returncode == 2 and "rows.jsonl" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_progress_eta_counts_the_runs_still_going() -> None:
+    from fuseplan.solver.commands.bench import _Progress
+
+    progress = _Progress(quiet=True, jobs=2)
+    progress.start(pending=6, skipped=0)
+    progress._times = [10.0, 10.0]  # two runs ended, 10 s each
+    progress._running = {"a": ("net-a lbdf 64KB auto seed=0", 100.0 - 4),
+                         "b": ("net-b lbdf 64KB auto seed=0", 100.0 - 12)}
+    # running: 6 s and 0 s left; two queued runs of 10 s; spread over 2 slots
+    assert progress.eta_s(now=100.0) == pytest.approx(13.0)
+    assert "running: net-b lbdf 64KB auto seed=0" in progress.status()
+    assert _Progress(quiet=True).eta_s() is None  # nothing ended yet: no estimate

@@ -52,11 +52,17 @@ def run_timeout(spec: RunSpec, run_timeout_s: float | None) -> float | None:
 
 
 def _process_results(
-    runs: Sequence[RunSpec], jobs: int, run_timeout_s: float | None
+    runs: Sequence[RunSpec], jobs: int, run_timeout_s: float | None,
+    on_launch: Callable[[RunSpec], None] | None = None,
 ) -> Iterator[RunOutcome]:
+    def launch(spec: RunSpec) -> RunOutcome:
+        if on_launch is not None:
+            on_launch(spec)
+        return run_one(spec, run_timeout(spec, run_timeout_s))
+
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench") as pool:
         spec_of: dict[Future[RunOutcome], RunSpec] = {
-            pool.submit(run_one, spec, run_timeout(spec, run_timeout_s)): spec for spec in runs
+            pool.submit(launch, spec): spec for spec in runs
         }
         pending = set(spec_of)
         try:
@@ -125,11 +131,13 @@ def run_bench(
     run_timeout_s: float | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_row: Callable[[dict], None] | None = None,
+    on_launch: Callable[[RunSpec], None] | None = None,
 ) -> BenchSummary:
     """Runs every spec not yet in ``out_dir`` and appends a row as each one ends.
 
-    ``on_start(pending, skipped)`` is called once before the runs, ``on_row(row)`` after
-    each row is stored (the command line draws its progress bar with them).
+    ``on_start(pending, skipped)`` is called once before the runs, ``on_launch(spec)`` as a
+    run starts (process backend; Ray queues its tasks itself), ``on_row(row)`` after each
+    row is stored (the command line draws its progress bar with them).
     """
     if backend not in BACKENDS:
         raise FusePlanError(f"--backend {backend!r}: use {' or '.join(BACKENDS)}")
@@ -149,7 +157,7 @@ def run_bench(
         results = (
             _ray_results(pending, jobs, run_timeout_s, ray_address)
             if backend == "ray" and pending
-            else _process_results(pending, jobs, run_timeout_s)
+            else _process_results(pending, jobs, run_timeout_s, on_launch)
         )
         failed = 0
         for outcome in results:

@@ -97,12 +97,14 @@ def _bench(args: argparse.Namespace) -> int:
         seeds=args.seeds, time_limit_s=args.time_limit, workers=args.workers_per_job,
         passthrough=passthrough_argv(args), tool_version=__version__,
     )
-    progress = _Progress(quiet=args.quiet)
+    from fuseplan.solver.bench.execute import default_jobs
+
+    progress = _Progress(quiet=args.quiet, jobs=args.jobs or default_jobs())
     try:
         summary = run_bench(
             runs, args.out, jobs=args.jobs, backend=args.backend, ray_address=args.ray_address,
             retry_errors=args.retry_errors, run_timeout_s=args.run_timeout,
-            on_start=progress.start, on_row=progress.row,
+            on_start=progress.start, on_row=progress.row, on_launch=progress.launch,
         )
     finally:
         progress.stop()
@@ -124,33 +126,93 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 class _Progress:
-    """A rich progress bar with ETA on stderr, and one line per finished run."""
+    """A rich progress bar on stderr (done of total, elapsed, ETA, the runs in progress), and
+    one line per finished run with the same counts, so a log file shows them too.
 
-    def __init__(self, quiet: bool) -> None:
+    The ETA counts the runs still going: each running run is expected to take the mean time
+    of the finished ones (at least as long as it has run already), each queued run the mean,
+    spread over the ``jobs`` slots."""
+
+    def __init__(self, quiet: bool, jobs: int = 1) -> None:
+        import threading
+
         self.quiet = quiet
+        self.jobs = max(1, jobs)
         self._bar: Any = None
         self._task: Any = None
+        self._lock = threading.Lock()
+        self._running: dict[str, tuple[str, float]] = {}  # key -> (label, start)
+        self._times: list[float] = []
+        self._pending = 0
 
     def start(self, pending: int, skipped: int) -> None:
+        self._pending = pending
         if self.quiet:
             return
         from rich.console import Console
         from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-            TimeRemainingColumn,
+            BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+            TimeElapsedColumn,
         )
+        from rich.text import Text
+
+        outer = self
+
+        class _Live(ProgressColumn):
+            def render(self, task: Any) -> Text:  # noqa: ARG002 - the state is outer's
+                return Text(outer.status(), overflow="ellipsis", no_wrap=True)
 
         console = Console(file=sys.stderr)
         if skipped:
             console.print(f"{skipped} runs already done, {pending} to run")
         self._bar = Progress(
-            TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), console=console,
+            TextColumn("bench"), BarColumn(bar_width=20), MofNCompleteColumn(),
+            TimeElapsedColumn(), _Live(), console=console,
         )
         self._task = self._bar.add_task("bench", total=pending)
         self._bar.start()
 
+    def launch(self, spec: Any) -> None:
+        import time
+
+        with self._lock:
+            self._running[spec.key] = (spec.label(), time.perf_counter())
+
+    def eta_s(self, now: float | None = None) -> float | None:
+        """Seconds until every run has ended, or None before any run has."""
+        import time
+
+        now = time.perf_counter() if now is None else now
+        with self._lock:
+            if not self._times:
+                return None
+            mean = sum(self._times) / len(self._times)
+            running = [now - t0 for _, t0 in self._running.values()]
+            queued = max(0, self._pending - len(self._times) - len(running))
+        left = [max(mean - age, 0.0) for age in running]
+        work = sum(left) + queued * mean
+        return max(work / self.jobs, max(left, default=0.0))
+
+    def status(self) -> str:
+        """``ETA ~ 40 s; running: net scheme buffer method (12 s), ...``"""
+        import time
+
+        eta = self.eta_s()
+        now = time.perf_counter()
+        with self._lock:
+            running = sorted(self._running.values(), key=lambda r: r[1])
+        text = "ETA " + ("-" if eta is None else f"~ {_duration(eta)}")
+        if running:
+            text += "; running: " + ", ".join(
+                f"{label} ({now - t0:.0f} s)" for label, t0 in running)
+        return text
+
     def row(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._running.pop(row["key"], None)
+            if row.get("wall_time_s") is not None:
+                self._times.append(float(row["wall_time_s"]))
+            done = len(self._times)
         if self._bar is None:
             return
         from rich.markup import escape
@@ -162,12 +224,24 @@ class _Progress:
             what = f"{row['status']} {mb:.3f} MB" if mb is not None else row["status"]
             if row["status"] == "FEASIBLE" and gap is not None:
                 what += f" (gap {100 * gap:.1f} %)"
+        eta = self.eta_s()
+        counts = f"[{done}/{self._pending}" + (
+            "" if eta is None or done == self._pending else f", ETA ~ {_duration(eta)}") + "]"
         self._bar.console.print(
             f"{escape(row['net'])} {row['scheme']} {row['buffer']} {row['method']} seed={row['seed']}: "
-            f"{what} ({row['wall_time_s']:.1f} s)", markup=True, highlight=False, soft_wrap=True,
+            f"{what} ({row['wall_time_s']:.1f} s) {escape(counts)}", markup=True, highlight=False,
+            soft_wrap=True,
         )
         self._bar.advance(self._task)
 
     def stop(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
