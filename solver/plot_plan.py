@@ -1,10 +1,11 @@
 """``fuseplan solve --plot``: a plan at a glance.
 
-Left: the op graph laid out by depth (longest path from an input) with ops coloured by
-group, unfusable ops hatched grey. Right: one bar per group of its buffer use (F_beta)
-against the buffer line, and one bar of its DRAM traffic (F_D) split into inputs, weights
-and outputs, so the expensive groups stand out. matplotlib's Agg backend, written
-atomically.
+Top: the op graph laid out by depth (longest path from an input) with ops coloured by
+group (colours that are neither grey nor red), unfusable ops grey, hatched, red-edged, and a
+legend that says so; an edge that skips depths is drawn as an arc, so skip connections (a
+UNet's, a ResNet's) stand apart from the chain. Below: one bar per group of its buffer use
+(F_beta) against the buffer line, and one bar of its DRAM traffic (F_D) split into inputs,
+weights and outputs, with integer group ticks. matplotlib's Agg backend, written atomically.
 """
 
 from __future__ import annotations
@@ -61,10 +62,28 @@ def plot_plan(plan: Plan, graph: Graph, path: str | Path) -> None:
         plt.close(fig)
 
 
+# tab20 without its reds (6, 7) and greys (14, 15): those mean "unfusable"
+_GROUP_COLOURS = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19)
+
+
 def _colour(i: int):
     import matplotlib
 
-    return matplotlib.colormaps["tab20"](i % 20)
+    return matplotlib.colormaps["tab20"](_GROUP_COLOURS[i % len(_GROUP_COLOURS)])
+
+
+def _edge_path(x0: float, y0: float, x1: float, y1: float) -> tuple[list[float], list[float]]:
+    """A straight line between neighbouring depths; an arc above the chain for an edge that
+    skips depths (the longer the skip, the higher the arc)."""
+    span = x1 - x0
+    if span <= 1:
+        return [x0, x1], [y0, y1]
+    lift = 0.35 + 0.12 * span
+    cx, cy = (x0 + x1) / 2, max(y0, y1) + lift
+    ts = [i / 24 for i in range(25)]
+    xs = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t ** 2 * x1 for t in ts]
+    ys = [(1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t ** 2 * y1 for t in ts]
+    return xs, ys
 
 
 def _draw_graph(ax, plan: Plan, graph: Graph) -> None:
@@ -73,8 +92,9 @@ def _draw_graph(ax, plan: Plan, graph: Graph) -> None:
     for u, v in graph.edges():
         (x0, y0), (x1, y1) = pos[u], pos[v]
         same = group_of[u] == group_of[v]
-        ax.plot([x0, x1], [y0, y1], color="black" if same else "#bbbbbb",
-                lw=1.2 if same else 0.6, zorder=1)
+        xs, ys = _edge_path(x0, y0, x1, y1)
+        ax.plot(xs, ys, color="black" if same else "#999999",
+                lw=1.2 if same else 0.7, zorder=1)
     for i, group in enumerate(plan.groups):
         xs = [pos[v][0] for v in group.ops]
         ys = [pos[v][1] for v in group.ops]
@@ -85,8 +105,18 @@ def _draw_graph(ax, plan: Plan, graph: Graph) -> None:
                        linewidths=0.8, zorder=2)
         ax.annotate(str(i), (min(xs), max(ys)), fontsize=6, xytext=(0, 4),
                     textcoords="offset points")
-    ax.set_title("ops by depth, coloured by group (number = group index; grey/red = unfusable)",
-                 fontsize=9)
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], ls="", marker="o", color=_colour(0), markeredgecolor="black",
+               label="fusible group (one colour each; number = group index)"),
+        Line2D([], [], ls="", marker="o", color="#dddddd", markeredgecolor="red",
+               label="unfusable op (does not fit alone)"),
+        Line2D([], [], color="black", lw=1.2, label="edge inside a group"),
+        Line2D([], [], color="#999999", lw=0.7, label="edge between groups (arc: skips depths)"),
+    ]
+    ax.legend(handles=handles, fontsize=7, loc="upper right", framealpha=0.85)
+    ax.set_title("ops by depth, coloured by group", fontsize=9)
     ax.set_xlabel("depth (longest path from an input)")
     ax.set_yticks([])
 
@@ -113,3 +143,8 @@ def _draw_bars(ax_buf, ax_dram, plan: Plan, n_groups: int) -> None:
     ax_dram.set_xlabel("group (execution order)")
     ax_dram.set_title("DRAM traffic per group", fontsize=9)
     ax_dram.legend(fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (ax_buf, ax_dram):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(-0.6, n_groups - 0.4)

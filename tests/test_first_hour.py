@@ -227,3 +227,17 @@ def test_solve_prints_progress_lines_into_a_pipe() -> None:
         [sys.executable, "-m", "fuseplan", "solve", "squeezenet1_1", "--buffer", "256KB",
          "--quiet"], capture_output=True, text=True, env=env, timeout=300)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_plan_plot_colours_skips_and_ticks(tmp_path) -> None:
+    from fuseplan.solver.plot_plan import _colour, _edge_path
+
+    for i in range(40):  # no group colour is a grey or the reds that mean "unfusable"
+        r, g, b, _ = _colour(i)
+        assert not (r == g == b) and not (r > 0.8 and g < 0.6 and b < 0.6)
+    assert _edge_path(0, 0, 1, 0) == ([0, 1], [0, 0])  # neighbouring depths: a line
+    xs, ys = _edge_path(0, 0, 6, 0)  # a skip: an arc above the chain
+    assert max(ys) > 0.5 and xs[0] == 0 and xs[-1] == 6
+    path = tmp_path / "plan.png"
+    assert main(["solve", "resnet18", "--buffer", "256KB", "--quiet", "--plot", str(path)]) == 0
+    assert path.stat().st_size > 10_000
