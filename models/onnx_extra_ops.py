@@ -85,6 +85,22 @@ def channel_gather_spec(io: NodeIO) -> OpSpec | None:
     return OpSpec("Slice", tuple(data), attrs=attrs)
 
 
+def is_identity_gather(io: NodeIO) -> bool:
+    """A Gather whose constant indices take every element of its data in order, only shaped
+    anew (torch's ``as_strided`` after a pooling, as the default exporter writes it): a
+    shape-only op."""
+    data = io.data_inputs()
+    idx = io.const_input(1)
+    if len(data) != 1 or idx is None:
+        return False
+    dims = io.dims_of(data[0])
+    axis = int(node_attrs(io.node).get("axis", 0))  # type: ignore[arg-type]
+    if len(dims) != 1 or axis % 1 != 0:
+        return False
+    flat = np.asarray(idx).reshape(-1)
+    return bool(flat.size == dims[0] and np.array_equal(flat, np.arange(dims[0])))
+
+
 def transpose_spec(io: NodeIO) -> OpSpec:
     """A Transpose outside the folded patterns: global (k = H) when it moves H or W, since
     one output row then needs the whole input; else an elementwise copy (k = 1)."""

@@ -23,7 +23,13 @@ from .graph import Graph, GraphBuilder
 from .onnx_load import LoadedModel, load_onnx
 from .onnx_ops import SHAPE_ONLY, SUPPORTED, NodeIO, OpSpec, op_spec
 from .onnx_patterns import Graphview, channel_shuffles, channels_last_regions, erf_gelus
-from .onnx_extra_ops import barrier_spec, channel_gather_spec, split_specs, transpose_spec
+from .onnx_extra_ops import (
+    barrier_spec,
+    channel_gather_spec,
+    is_identity_gather,
+    split_specs,
+    transpose_spec,
+)
 
 UNSUPPORTED_MODES = ("error", "barrier")
 CHANNELS_LAST = "channels_last"  # attr of an op folded from a channels-last Transpose pair
@@ -119,7 +125,7 @@ class _Importer:
         if node.op_type == "Split":
             return self._split(i) is not None
         if node.op_type == "Gather":
-            return self._gather(i) is not None
+            return self._gather(i) is not None or is_identity_gather(self._io(i))
         return node.op_type in SUPPORTED | SHAPE_ONLY or node.op_type == "Transpose"
 
     def _check_supported(self) -> None:
@@ -228,7 +234,8 @@ class _Importer:
                 ops += [replace(p, spec=replace(p.spec, data_inputs=tuple(
                     self._resolve(x) for x in p.spec.data_inputs))) for p in special]
                 continue
-            if i in self.layout.transposes:
+            if i in self.layout.transposes or (
+                    node.op_type == "Gather" and is_identity_gather(self._io(i))):
                 self.alias[node.output[0]] = node.input[0]
                 continue
             if node.op_type in SHAPE_ONLY:
@@ -315,7 +322,8 @@ class _Importer:
             node = self.m.nodes[i]
             seen = [owner[r] for o in node.output if o for r in self.readers.get(o, [])
                     if r in self.live and r in owner]
-            if not seen and (node.op_type in SHAPE_ONLY or i in self.layout.transposes):
+            if not seen and (node.op_type in SHAPE_ONLY or i in self.layout.transposes
+                             or node.op_type == "Gather"):
                 up = by_output.get(self._resolve(node.output[0]))
                 seen = [up] if up is not None else []
             if seen and node.doc_string != EXPORT_HELPER:

@@ -154,3 +154,14 @@ def custom_op(value_info: bool = True) -> onnx.ModelProto:
     if value_info:
         m.graph.value_info.append(helper.make_tensor_value_info("m", TensorProto.FLOAT, [1, 4, 4, 8]))
     return m
+
+
+def identity_gather() -> onnx.ModelProto:
+    """GAP 4x3x3 -> Reshape (4,) -> Gather(indices 0..3 shaped (1, 4, 1, 1), axis 0) -> Relu:
+    torch's as_strided after a pooling, as the default exporter writes it."""
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["p"], name="pool"),
+             helper.make_node("Reshape", ["p", "flat"], ["f"], name="reshape"),
+             helper.make_node("Gather", ["f", "idx"], ["g"], name="as_strided", axis=0),
+             helper.make_node("Relu", ["g"], ["y"], name="relu")]
+    inits = {"flat": ints(4), "idx": np.arange(4, dtype=np.int64).reshape(1, 4, 1, 1)}
+    return model(nodes, [("x", [1, 4, 3, 3])], ["y"], inits)

@@ -192,3 +192,11 @@ def test_barrier_survives_graph_json_and_is_not_folded_into(tmp_path: Path) -> N
 def test_unknown_unsupported_mode(tmp_path: Path) -> None:
     with pytest.raises(FusePlanError, match="--unsupported 'skip' is not a mode"):
         _imp(tmp_path, lc.custom_op(), unsupported="skip")
+
+
+def test_gather_of_every_element_in_order_is_shape_only(tmp_path: Path) -> None:
+    g = _imp(tmp_path, lc.identity_gather())
+    assert [op.name for op in g.ops] == ["pool", "relu"]
+    relu = _op(g, "relu")
+    assert relu.absorbed == ("reshape", "as_strided") and _shape(g, relu) == (4, 1, 1)
+    assert relu.inputs == (_op(g, "pool").output,)

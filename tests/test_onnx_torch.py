@@ -221,3 +221,111 @@ def test_legacy_export_without_constant_folding_folds_batchnorm_here(tmp_path: P
     assert g.ops[0].absorbed == ("/stem/stem.1/BatchNormalization",)
     assert g.ops[9].params == 80  # the depthwise conv had no bias: it gains one of C_out = 8
     assert g.ops[9].absorbed[-1] == "/dw/dw.1/BatchNormalization"
+
+
+class TinyConvNeXt(nn.Module):
+    """Stem conv 2x2/2 + LayerNorm2d, one CNBlock (dw 3x3, permute, LayerNorm, Linear 4C,
+    GELU, Linear C, permute, layer scale, residual), pooling, LayerNorm2d, Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 2, stride=2)
+        self.stem_norm = nn.LayerNorm(8, eps=1e-6)
+        self.dw = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.norm = nn.LayerNorm(8, eps=1e-6)
+        self.fc1 = nn.Linear(8, 32)
+        self.fc2 = nn.Linear(32, 8)
+        self.gamma = nn.Parameter(torch.full((8, 1, 1), 0.5))
+        self.head_norm = nn.LayerNorm(8, eps=1e-6)
+        self.head = nn.Linear(8, 10)
+
+    @staticmethod
+    def norm2d(norm: nn.Module, x):
+        return norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+    def forward(self, x):
+        x = self.norm2d(self.stem_norm, self.stem(x))
+        y = self.norm(self.dw(x).permute(0, 2, 3, 1))
+        y = self.fc2(nn.functional.gelu(self.fc1(y))).permute(0, 3, 1, 2)
+        x = self.gamma * y + x
+        x = self.norm2d(self.head_norm, nn.functional.adaptive_avg_pool2d(x, 1))
+        return self.head(torch.flatten(x, 1))
+
+
+class TinyShuffleNet(nn.Module):
+    """conv, a stride-2 unit (two branches, concat), a stride-1 unit (chunk, one branch,
+    concat), each ending in a channel shuffle; x.mean([2, 3]); Linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.b1 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8)
+        self.b2 = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.b3 = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(16, 10)
+
+    @staticmethod
+    def shuffle(x):
+        n, c, h, w = x.shape
+        return x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+    def forward(self, x):
+        x = torch.relu(self.conv(x))
+        x = self.shuffle(torch.cat((self.b1(x), self.b2(x)), dim=1))
+        keep, rest = x.chunk(2, dim=1)
+        x = self.shuffle(torch.cat((keep, torch.relu(self.b3(rest))), dim=1))
+        return self.fc(x.mean([2, 3]))
+
+
+def _export_module(module: nn.Module, path: Path, dynamo: bool) -> Graph:
+    x = torch.randn(1, 3, 16, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if dynamo:
+            torch.onnx.export(module.eval(), (x,), str(path), dynamo=True, verbose=False)
+        else:
+            torch.onnx.export(module.eval(), (x,), str(path), dynamo=False, opset_version=17)
+    return import_onnx(path)
+
+
+# (kind, output shape, params, k, is_global), by hand: 3x16x16 input
+CONVNEXT_EXPECTED = [
+    ("Conv", (8, 8, 8), 8 * 12 + 8, 2, False),
+    ("LayerNormalization", (8, 8, 8), 16, 1, False),  # over channels: 2C, per position
+    ("Conv", (8, 8, 8), 72 + 8, 3, False),
+    ("LayerNormalization", (8, 8, 8), 16, 1, False),
+    ("MatMul", (32, 8, 8), 8 * 32 + 32, 1, False),  # pointwise, bias Add folded
+    ("Gelu", (32, 8, 8), 0, 1, False),
+    ("MatMul", (8, 8, 8), 32 * 8 + 8, 1, False),
+    ("Mul", (8, 8, 8), 8, 1, False),  # layer scale (8, 1, 1)
+    ("Add", (8, 8, 8), 0, 1, False),
+    ("GAP", (8, 1, 1), 0, 8, True),
+    ("LayerNormalization", (8, 1, 1), 16, 1, False),
+    ("Gemm", (10, 1, 1), 8 * 10 + 10, 1, False),
+]
+SHUFFLE_EXPECTED = [
+    ("Conv", (8, 16, 16), 8 * 27 + 8, 3, False), ("Relu", (8, 16, 16), 0, 1, False),
+    ("Conv", (8, 8, 8), 72 + 8, 3, False), ("Conv", (8, 8, 8), 8 * 72 + 8, 3, False),
+    ("Concat", (16, 8, 8), 0, 1, False), ("ChannelShuffle", (16, 8, 8), 0, 1, False),
+    ("Slice", (8, 8, 8), 0, 1, False), ("Slice", (8, 8, 8), 0, 1, False),
+    ("Conv", (8, 8, 8), 64 + 8, 1, False), ("Relu", (8, 8, 8), 0, 1, False),
+    ("Concat", (16, 8, 8), 0, 1, False), ("ChannelShuffle", (16, 8, 8), 0, 1, False),
+    ("GAP", (16, 1, 1), 0, 8, True), ("Gemm", (10, 1, 1), 16 * 10 + 10, 1, False),
+]
+
+
+@pytest.mark.parametrize("module, expected", [(TinyConvNeXt, CONVNEXT_EXPECTED),
+                                              (TinyShuffleNet, SHUFFLE_EXPECTED)])
+def test_convnext_and_shufflenet_patterns_through_both_exporters(
+    tmp_path: Path, module, expected
+) -> None:
+    pytest.importorskip("onnxscript")
+    torch.manual_seed(0)
+    net = module()
+    graphs = [_export_module(net, tmp_path / f"{d}.onnx", dynamo=d) for d in (False, True)]
+    for g in graphs:
+        rows = [("GAP" if op.kind in ("GlobalAveragePool", "ReduceMean") else op.kind,
+                 g.tensors[op.output].shape, op.params, op.k, op.is_global) for op in g.ops]
+        assert rows == expected
+        assert "Transpose" not in {op.kind for op in g.ops}
+    assert _edges(graphs[0]) == _edges(graphs[1])  # same wiring, op for op
