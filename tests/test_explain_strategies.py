@@ -151,3 +151,36 @@ def test_cost_and_random_import_no_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _zoo_names() -> list[str]:
+    from fuseplan.models.zoo.catalog import CATALOG
+
+    return [info.name for info in CATALOG]
+
+
+@pytest.mark.parametrize("net", _zoo_names())
+def test_cost_and_random_run_on_every_zoo_net(net):
+    """The same call on every zoo net, both schemes: a few segment parts of one random
+    segmentation each give a cut whose halves pass check_group's structural checks."""
+    import random
+
+    from fuseplan.models.group import check_group
+    from fuseplan.models.group_sampling import segment_parts
+    from fuseplan.models.zoo import build
+    from fuseplan.explain.explainer import explain_group
+
+    graph = build(net)
+    parts = [p for p in segment_parts(graph, random.Random(0)) if p.bit_count() > 1][:3]
+    assert parts
+    for scheme in ("lbdf", "brr"):
+        model = make_cost_model(scheme, graph)
+        for part in parts:
+            space = cut_space(graph, part)
+            for name in ("cost", "random"):
+                result = explain_group(model, part, 128 * 1024, make_strategy(name), space=space)
+                assert result.cut is not None
+                cut = result.cut.cut
+                assert cut.first | cut.second == part
+                assert check_group(model, cut.first, 1).structural
+                assert check_group(model, cut.second, 1).structural
