@@ -23,7 +23,7 @@ from ..problem import Limits, Problem
 from ..progress import Deadline
 from ..result import SolveResult, finish
 from .encoding import Evaluated, PlanEvaluator
-from .splitting import GroupPrices, RecursiveSplitter
+from .splitting import RecursiveSplitter, ValidGroupPrices
 
 SEARCHES = ("rs", "ls", "nsga2", "greedy")
 DEFAULT_EVALUATIONS = 2_000
@@ -67,7 +67,7 @@ def run_search(method: str, problem: Problem, limits: Limits, deadline: Deadline
 
     settings.check()
     rng = random.Random(limits.seed)
-    prices = GroupPrices(problem)
+    prices = ValidGroupPrices(problem)
 
     def improved(plan: Evaluated) -> None:
         deadline.report(f"{method}: searching", best=plan.dram_bytes)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from ..progress import Deadline
 from .encoding import Evaluated, PlanEvaluator
-from .splitting import GroupPrices, Split
+from .splitting import ValidGroupPrices, Split
 
 Improved = Callable[[Evaluated], None]
 
@@ -142,7 +142,7 @@ def nsga2(evaluator: PlanEvaluator, seed: int, evaluations: int | None, deadline
     return best
 
 
-def greedy(prices: GroupPrices, repair: Callable[[int], Split]) -> Evaluated:
+def greedy(prices: ValidGroupPrices, repair: Callable[[int], Split]) -> Evaluated:
     """Grow the current group in topological order while it stays valid. The op range of a
     ``--pin`` moves as one unit (never closed halfway); a unit that is not valid on its own
     is repaired by recursive splitting (``repair``), which keeps pins whole."""

@@ -41,7 +41,7 @@ class Split:
     groups: tuple[int, ...]
 
 
-class GroupPrices:
+class ValidGroupPrices:
     """Per group, memoised: its fusible F_D when it is a valid, allowed group, else None.
     Unfusable singletons cost 0 (they are left out of the fusible total)."""
 
@@ -70,10 +70,10 @@ class RecursiveSplitter:
     """Algorithm 1 over one problem, with one proposer, memoised across calls."""
 
     def __init__(self, problem: Problem, propose: CutProposer, *,
-                 prices: GroupPrices | None = None, max_cuts: int = MAX_CUTS) -> None:
+                 prices: ValidGroupPrices | None = None, max_cuts: int = MAX_CUTS) -> None:
         self.problem = problem
         self.propose = propose
-        self.prices = prices or GroupPrices(problem)
+        self.prices = prices or ValidGroupPrices(problem)
         self.max_cuts = max_cuts
         self.memo: dict[int, Split] = {}
         self.nbr = problem.neighbours
