@@ -5,6 +5,7 @@ A reader never sees half a file, and an interrupted run leaves the old file (or 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -15,11 +16,16 @@ from .errors import FusePlanError
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
+    """Writes ``text`` to ``path`` whole or not at all; a full disk or a folder that cannot be
+    written is a one-line :class:`FusePlanError` (the old file, if any, is left as it was)."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FusePlanError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise write_error(target, err) from None
     try:
         os.fchmod(fd, new_file_mode())  # mkstemp makes 0600; a written file gets the usual mode
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -27,10 +33,24 @@ def write_text_atomic(path: str | Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise write_error(target, err) from None
         raise
+
+
+def write_error(target: str | Path, err: OSError) -> FusePlanError:
+    """The one-line error for a write that failed: what, why, and what to do."""
+    reason = err.strerror or str(err)
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        todo = "free some space or write to another folder"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        todo = "the folder is read-only for you: write to another folder"
+    else:
+        todo = "check the folder, or write to another one"
+    return FusePlanError(f"cannot write {str(target)!r}: {reason}; {todo}")
 
 
 def new_file_mode() -> int:
@@ -56,6 +76,11 @@ def check_output_path(
         raise FusePlanError(
             f"cannot write {what} {str(target)!r}: folder {str(folder)!r} does not exist"
         )
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise FusePlanError(
+            f"cannot write {what} {str(target)!r}: {'the file' if target.exists() else 'its folder'} "
+            "is read-only for you: write to another folder"
+        )
     if suffixes is not None and target.suffix.lower() not in suffixes:
         raise FusePlanError(
             f"cannot write {what} {str(target)!r}: use one of the suffixes {', '.join(suffixes)}"
@@ -69,7 +94,10 @@ def save_figure_atomic(fig: Any, path: str | Path, *, dpi: float = 110.0) -> Non
     fmt = target.suffix.lstrip(".").lower()
     fmt = "jpeg" if fmt == "jpg" else fmt
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as err:
+        raise write_error(target, err) from None
     os.close(fd)
     try:
         fig.savefig(tmp, format=fmt, dpi=dpi)
@@ -77,6 +105,8 @@ def save_figure_atomic(fig: Any, path: str | Path, *, dpi: float = 110.0) -> Non
         os.replace(tmp, target)
     except ValueError as err:
         raise FusePlanError(f"cannot draw to {str(target)!r}: {err}") from None
+    except OSError as err:
+        raise write_error(target, err) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -86,15 +116,56 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
+# A plan or graph JSON of a 5,000-op net is a few MB, and nests 6 levels deep.
+MAX_JSON_BYTES = 256 * 2**20
+MAX_JSON_DEPTH = 64
+
+
 def read_json(path: str | Path, what: str = "JSON file") -> Any:
+    """The data of a JSON file; a one-line error for a missing, unreadable, invalid, larger
+    than :data:`MAX_JSON_BYTES` (checked before reading) or deeper than
+    :data:`MAX_JSON_DEPTH` file."""
     p = Path(path)
     if not p.exists():
         raise FusePlanError(f"{what} {str(p)!r} does not exist")
     if p.is_dir():
         raise FusePlanError(f"{what} {str(p)!r} is a directory: give the path of a file in it")
     try:
-        return json.loads(p.read_text(encoding="utf-8"))
+        size = p.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise FusePlanError(
+                f"{what} {str(p)!r} is larger than {MAX_JSON_BYTES // 2**20} MiB ({size:,} bytes): "
+                "it is not a file fuseplan wrote; check the path"
+            )
+        data = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise FusePlanError(f"{what} {str(p)!r} is not valid JSON: {err}") from None
+    except RecursionError:
+        data = None  # deeper than Python's recursion limit: refused below
+        depth = MAX_JSON_DEPTH + 1
     except OSError as err:
         raise FusePlanError(f"{what} {str(p)!r} cannot be read: {err.strerror or err}") from None
+    else:
+        depth = json_depth(data)
+    if depth > MAX_JSON_DEPTH:
+        raise FusePlanError(
+            f"{what} {str(p)!r} is nested deeper than {MAX_JSON_DEPTH} levels: it is not a file "
+            "fuseplan wrote; check the path"
+        )
+    return data
+
+
+def json_depth(data: Any) -> int:
+    """How deeply lists and objects nest in ``data`` (a scalar: 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            stack.extend((v, depth + 1) for v in value)
+    return deepest

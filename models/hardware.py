@@ -27,6 +27,7 @@ from .units import parse_bytes
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 BYTES_PER_ELEMENT = (1, 2, 4)
 DEFAULT_SCHEME = "lbdf"
+MAX_HARDWARE_FILE_BYTES = 64 * 1024
 FIELDS = ("name", "description", "buffer", "bytes_per_element", "scheme", "dram_bandwidth_gb_s")
 
 
@@ -84,7 +85,19 @@ def read_hardware_file(path: Path) -> HardwareConfig:
 
     where = f"hardware file {str(path)!r}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_HARDWARE_FILE_BYTES:
+            raise FusePlanError(
+                f"{where} is larger than {MAX_HARDWARE_FILE_BYTES // 1024} KB: a hardware file "
+                "holds a few fields; check the path"
+            )
+        text = path.read_text(encoding="utf-8")
+        # safe_load builds no Python objects but plain data; aliases are refused because a
+        # few lines of nested aliases ("billion laughs") expand to billions of items
+        if any(isinstance(t, (yaml.AliasToken, yaml.AnchorToken)) for t in yaml.scan(text)):
+            raise FusePlanError(
+                f"{where} uses YAML anchors or aliases (& or *): write each field's value out"
+            )
+        data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError) as err:
         raise FusePlanError(f"cannot read {where}: {err}") from None
     except yaml.YAMLError as err:

@@ -12,6 +12,7 @@ values as initializers. Nothing here decides what an op means: that is ``onnx_op
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,7 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
     sorted_model.graph.node.extend(nodes[i] for i in order)
     init_names = {t.name for t in sorted_model.graph.initializer}
     data_inputs = tuple(i.name for i in sorted_model.graph.input if i.name not in init_names)
-    constants = {t.name: numpy_helper.to_array(t) for t in sorted_model.graph.initializer}
+    constants = _initializer_values(p, sorted_model)
     sorted_model = _light(sorted_model)
     _check(p, sorted_model)
     if input_shape is not None:
@@ -98,17 +99,36 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
     )
 
 
+def _initializer_values(p: Path, model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    values: dict[str, np.ndarray] = {}
+    for t in model.graph.initializer:
+        try:
+            values[t.name] = numpy_helper.to_array(t)
+        except Exception as err:
+            raise FusePlanError(
+                f"{str(p)!r}: initializer {t.name!r} cannot be read: {_first_line(err)}"
+            ) from None
+    return values
+
+
 def _read(p: Path) -> onnx.ModelProto:
     if not p.exists():
         raise FusePlanError(f"ONNX file {str(p)!r} does not exist")
     if not p.is_file():
         raise FusePlanError(f"{str(p)!r} is not a file (expected an .onnx model)")
     try:
-        model = onnx.load(str(p))
-    except Exception as err:  # protobuf DecodeError, external-data OSError, ...
+        model = onnx.load(str(p), load_external_data=False)
+    except Exception as err:  # protobuf DecodeError, ...
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise FusePlanError(
             f"{str(p)!r} is not a readable ONNX model (not ONNX, or truncated): {first}"
+        ) from None
+    _check_tensors(p, model)  # sizes and external-data locations, before any data is read
+    try:
+        onnx.external_data_helper.load_external_data_for_model(model, str(p.parent))
+    except Exception as err:  # a data file changed or vanished since the check
+        raise FusePlanError(
+            f"{str(p)!r}: cannot read its external data: {_first_line(err)}"
         ) from None
     if model.ir_version == 0 or not model.graph.node:
         raise FusePlanError(
@@ -116,6 +136,122 @@ def _read(p: Path) -> onnx.ModelProto:
             "torch.onnx.export or another ONNX exporter"
         )
     return model
+
+
+# No tensor of a CNN comes near this; a larger one is refused before it is read or made.
+MAX_TENSOR_BYTES = 4 * 2**30
+
+
+def _all_tensors(model: onnx.ModelProto) -> list[tuple[str, TensorProto]]:
+    """Every tensor stored in the model, with where it is: initializers (dense and sparse)
+    and node attributes, in the graph, its subgraphs and its functions."""
+    found: list[tuple[str, TensorProto]] = []
+
+    def visit(graph: onnx.GraphProto | onnx.FunctionProto, where: str) -> None:
+        if isinstance(graph, onnx.GraphProto):
+            found.extend((f"initializer {t.name!r}", t) for t in graph.initializer)
+            for sparse in graph.sparse_initializer:
+                found.append((f"sparse initializer {sparse.values.name!r}", sparse.values))
+                found.append((f"sparse initializer {sparse.values.name!r}", sparse.indices))
+        for node in graph.node:
+            at = f"attribute of node {node.name or node.op_type!r}{where}"
+            for a in node.attribute:
+                if a.HasField("t"):
+                    found.append((at, a.t))
+                found.extend((at, t) for t in a.tensors)
+                if a.HasField("g"):
+                    visit(a.g, where)
+                for g in a.graphs:
+                    visit(g, where)
+
+    visit(model.graph, "")
+    for f in model.functions:
+        visit(f, f" in function {f.name!r}")
+    return found
+
+
+def _element_bytes(t: TensorProto) -> int:
+    try:
+        return max(1, helper.tensor_dtype_to_np_dtype(t.data_type).itemsize)
+    except Exception:  # an unknown or string type: one byte per element as the floor
+        return 1
+
+
+# Types of fewer than 8 bits, packed in raw_data: bits per element.
+_PACKED_BITS = {getattr(TensorProto, n): bits for n, bits in (
+    ("INT4", 4), ("UINT4", 4), ("FLOAT4E2M1", 4), ("INT2", 2), ("UINT2", 2),
+    ("FLOAT6E2M3", 6), ("FLOAT6E3M2", 6)) if hasattr(TensorProto, n)}
+
+
+def _raw_bytes(t: TensorProto, elements: int) -> int:
+    """The length of ``raw_data`` a tensor of this many elements has."""
+    bits = _PACKED_BITS.get(t.data_type)
+    return elements * _element_bytes(t) if bits is None else -(-elements * bits // 8)
+
+
+def _check_tensors(p: Path, model: onnx.ModelProto) -> None:
+    """Refuses, before anything is read or allocated: a tensor larger than
+    :data:`MAX_TENSOR_BYTES`, raw data that does not match the tensor's shape, and external
+    data anywhere but in a regular file inside the model's folder (no absolute path, no
+    ``..``, no symlink) or beyond that file's end."""
+    base = p.resolve().parent
+    for where, t in _all_tensors(model):
+        if any(d < 0 for d in t.dims):
+            raise FusePlanError(f"{str(p)!r}: {where} has a negative dim {list(t.dims)}")
+        elements = math.prod(int(d) for d in t.dims)
+        size = elements * _element_bytes(t)
+        if size > MAX_TENSOR_BYTES:
+            raise FusePlanError(
+                f"{str(p)!r}: {where} has shape {list(t.dims)} ({size:,} bytes), more than the "
+                f"{MAX_TENSOR_BYTES // 2**30} GiB fuseplan accepts for one tensor: the file is "
+                "corrupt or not a CNN"
+            )
+        if t.data_location == TensorProto.EXTERNAL:
+            _check_external(p, base, where, t, size)
+        elif (t.HasField("raw_data") and t.data_type != TensorProto.STRING
+              and len(t.raw_data) != _raw_bytes(t, elements)):
+            raise FusePlanError(
+                f"{str(p)!r}: {where} holds {len(t.raw_data):,} bytes of data for shape "
+                f"{list(t.dims)} ({size:,} bytes): the file is corrupt"
+            )
+
+
+def _check_external(p: Path, base: Path, where: str, t: TensorProto, size: int) -> None:
+    info = {e.key: e.value for e in t.external_data}
+    location = info.get("location", "")
+    refuse = f"{str(p)!r}: {where} keeps its data in {location!r}"
+    rel = Path(location)
+    if not location or rel.is_absolute() or location.startswith(("/", "\\")) or ":" in location:
+        raise FusePlanError(
+            f"{refuse}: external data must be a relative path inside the model's folder"
+        )
+    if any(part == ".." for part in rel.parts) or "\\" in location:
+        raise FusePlanError(f"{refuse}, outside the model's folder: '..' is not allowed")
+    target = base / rel
+    step = base
+    for part in rel.parts:  # no symlink on the way: the data must really be in the folder
+        step = step / part
+        if step.is_symlink():
+            raise FusePlanError(f"{refuse}: {str(step)!r} is a symlink, which is not followed")
+    if not target.is_file():
+        raise FusePlanError(f"{refuse}: no such file in the model's folder {str(base)!r}")
+    file_size = target.stat().st_size
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info["length"]) if "length" in info else None
+    except ValueError:
+        raise FusePlanError(f"{refuse}: its offset or length is not a number") from None
+    if length is not None and length != size and t.data_type != TensorProto.STRING:
+        raise FusePlanError(
+            f"{refuse}: length {length:,} bytes does not match its shape {list(t.dims)} "
+            f"({size:,} bytes): the file is corrupt"
+        )
+    need = length if length is not None else size
+    if offset < 0 or offset + need > file_size:
+        raise FusePlanError(
+            f"{refuse}: bytes {offset:,}..{offset + need:,} lie beyond the end of that file "
+            f"({file_size:,} bytes): the data file is truncated or not this model's"
+        )
 
 
 _LIGHT_LIMIT = 4096  # initializers with more elements are weights: only their shapes matter
@@ -128,7 +264,7 @@ def _light(model: onnx.ModelProto) -> onnx.ModelProto:
     that costs ~20 s. Large initializers are weights, never shape constants, so checking the
     model without their data checks the same graph (the loaded values are used as they are).
     """
-    big = [t for t in model.graph.initializer if np.prod(t.dims, dtype=np.int64) > _LIGHT_LIMIT]
+    big = [t for t in model.graph.initializer if math.prod(t.dims) > _LIGHT_LIMIT]
     if not big:
         return model
     light = onnx.ModelProto()
@@ -330,6 +466,8 @@ def _fold_constants(
             inputs and node.op_type not in _NOT_FOLDABLE and all(x in const_names for x in inputs)
         )):
             continue
+        if not _fold_size_known(p, node, dims):
+            continue  # its inputs fold first; the next round's inference knows its size
         folded.append(i)
         to_run.append(node)
         const_names.update(x for x in node.output if x)
@@ -353,6 +491,30 @@ def _fold_constants(
     for name, value in zip(outputs, values):
         constants[name] = np.asarray(value)
     return folded
+
+
+# Ops whose output can be far larger than their inputs: folded only once their size is known.
+_SIZE_MAKING = {"ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Upsample", "Pad",
+                "EyeLike", "OneHot"}
+
+
+def _fold_size_known(p: Path, node: onnx.NodeProto, dims: dict[str, Dims]) -> bool:
+    """False while a size-making node's output size is unknown; a one-line error when a
+    constant would be larger than :data:`MAX_TENSOR_BYTES` (refused before it is made)."""
+    for out in node.output:
+        shape = dims.get(out) if out else ()
+        if shape is None or any(d is None for d in shape):
+            if node.op_type in _SIZE_MAKING:
+                return False
+            continue
+        size = math.prod(int(d) for d in shape) * 4  # type: ignore[arg-type]
+        if size > MAX_TENSOR_BYTES:
+            raise FusePlanError(
+                f"{str(p)!r}: node {node.name or node.op_type!r} ({node.op_type}) would make a "
+                f"constant of shape {list(shape)} ({size:,} bytes as float32), more than the "
+                f"{MAX_TENSOR_BYTES // 2**30} GiB fuseplan accepts: the file is corrupt or not a CNN"
+            )
+    return True
 
 
 def _static_shape_node(node: onnx.NodeProto, dims: dict[str, Dims]) -> np.ndarray | None:
