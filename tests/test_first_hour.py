@@ -244,3 +244,21 @@ def test_plan_plot_colours_skips_and_ticks(tmp_path) -> None:
     path = tmp_path / "plan.png"
     assert main(["solve", "resnet18", "--buffer", "256KB", "--quiet", "--plot", str(path)]) == 0
     assert path.stat().st_size > 10_000
+
+
+def test_graph_plot_bands_a_deep_net_and_draws_svg(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fuseplan.models.graph_plot import bands, banded, depths, layout
+    from fuseplan.models.load import load_graph
+
+    assert bands(371, 1.0) == 7 and bands(57, 4.0) == 1  # DenseNet-121: 7 bands of 53 rows
+    graph = load_graph("mobilenet_v2")  # 99 rows, one op wide
+    flat = layout(graph)
+    placed, per_band = banded(flat, 99, 1.0, bands(99, 1.0))
+    assert per_band < 99 and max(b for _, _, b in placed.values()) >= 1
+    d = depths(graph)
+    for v, (_, y, b) in placed.items():  # every op in its band, on the row of its depth
+        assert d[v] == b * per_band - y
+    path = tmp_path / "g.svg"
+    assert main(["graph", "squeezenet1_1", "--plot", str(path)]) == 0
+    assert f"wrote {path}" in capsys.readouterr().out
+    assert "<svg" in path.read_text()[:2000]

@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--json", metavar="OUT",
         help="write the graph JSON (docs/graph-json.md) to OUT; '-' prints it instead of the table",
     )
-    parser.add_argument("--plot", metavar="OUT.png", help="draw the graph, layered by depth, to OUT.png")
+    parser.add_argument("--plot", metavar="OUT.png", help="draw the graph, layered by depth "
+                        "(deep nets in side-by-side bands), to OUT.png or OUT.svg (vector)")
     parser.add_argument(
         "--ops", action="store_true",
         help="also list every op: name, kind, what it reads, output shape, params, k, s",
