@@ -95,6 +95,17 @@ def row(limit: float, method: str, net: str, kb: int, scheme: str, run: Run) -> 
     return text, ok
 
 
+def over_rows(output: Path) -> list[tuple[float, str, str, int, str]]:
+    """(limit, method, net, buffer KB, scheme) of the rows marked OVER in an output."""
+    rows = []
+    for line in output.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 10 and cells[10] == "OVER":
+            rows.append((float(cells[1]), cells[2], cells[3], int(cells[5].split()[0]),
+                         cells[4]))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limits", default="1,10", help="time limits in s (default 1,10)")
@@ -103,6 +114,8 @@ def main() -> int:
     parser.add_argument("--subset", action="store_true",
                         help="only the representative subset (for the 10 s rows)")
     parser.add_argument("--nets", help="only these nets (';'-separated specs)")
+    parser.add_argument("--rerun", metavar="OUTPUT",
+                        help="run again only the rows marked OVER in an earlier output")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="kill a process after this many seconds beyond its limit")
@@ -112,6 +125,11 @@ def main() -> int:
     if args.nets:
         keep = set(args.nets.split(";"))
         todo = [t for t in todo if t[0] in keep]
+    plan = [(float(limit), method, net, kb, scheme)
+            for limit in args.limits.split(",") for method in methods
+            for net, kb, scheme in todo]
+    if args.rerun:
+        plan = over_rows(Path(args.rerun))
     print(f"machine: {machine()}; load average at start {os.getloadavg()}")
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     print("| limit s | method | net | scheme | buffer | status | solver s | process s "
@@ -119,21 +137,31 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     over = total = 0
     worst: tuple[float, str] = (0.0, "")
-    for limit in (float(x) for x in args.limits.split(",")):
-        for method in methods:
-            for net, kb, scheme in todo:
-                extra = ["--method", method, "--time-limit", f"{limit:g}",
-                         "--workers", str(args.workers)]
-                run = run_solve(net, kb, scheme, extra, limit + args.timeout)
-                text, ok = row(limit, method, net, kb, scheme, run)
-                print(text, flush=True)
-                total += 1
-                over += not ok
-                if run.wall_s - limit > worst[0]:
-                    worst = (run.wall_s - limit, text)
+    summary: dict[tuple[float, str], list[float]] = {}  # runs, within, max solver, max process
+    for limit, method, net, kb, scheme in plan:
+        extra = ["--method", method, "--time-limit", f"{limit:g}",
+                 "--workers", str(args.workers)]
+        run = run_solve(net, kb, scheme, extra, limit + args.timeout)
+        text, ok = row(limit, method, net, kb, scheme, run)
+        print(text, flush=True)
+        total += 1
+        over += not ok
+        solver_s = run.data["solve"]["wall_time_s"] if run.data else 0.0
+        entry = summary.setdefault((limit, method), [0, 0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += ok
+        entry[2] = max(entry[2], solver_s)
+        entry[3] = max(entry[3], run.wall_s)
+        if run.wall_s - limit > worst[0]:
+            worst = (run.wall_s - limit, text)
     print(f"\n{total} runs, {over} over limit + {SOLVER_SLACK_S:g} s (solver) or "
           f"+ {PROCESS_SLACK_S:g} s (process); load average at end {os.getloadavg()}")
     print(f"largest process overrun: {worst[0]:.2f} s: {worst[1]}")
+    print("\n| limit s | method | runs | within | max solver s | max process s |")
+    print("|---|---|---|---|---|---|")
+    for (limit, method), (runs, within, solver_max, process_max) in summary.items():
+        print(f"| {limit:g} | {method} | {runs} | {within} | {solver_max:.2f} "
+              f"| {process_max:.2f} |")
     return 1 if over else 0
 
 
