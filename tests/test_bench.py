@@ -226,6 +226,7 @@ def _solver_children(parent: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(tmp_path: Path) -> None:
     args = ["--nets", "wide:ops=100,width=4,seed=0", "--buffers", "64KB,128KB,256KB,512KB",
             "--jobs", "1", "--quiet",
@@ -254,6 +255,7 @@ def test_resume_after_kill_9(tmp_path: Path) -> None:
     assert all(r["status"] == "OPTIMAL" for r in after)
 
 
+@pytest.mark.slow
 def test_ray_backend(tmp_path: Path) -> None:
     """Slow (~20 s on 2 cores: starting a local Ray) but the only real test of that path."""
     pytest.importorskip("ray")

@@ -129,6 +129,7 @@ def test_legacy_export(legacy: Graph) -> None:
     assert _edges(legacy)[5] == (legacy.ops[4].output, legacy.ops[1].output)  # the residual add
 
 
+@pytest.mark.slow
 def test_dynamo_export(dynamo: Graph, legacy: Graph) -> None:
     assert _rows(dynamo) == EXPECTED
     assert dynamo.ops[9].params == 72  # the exporter dropped the zero bias: we do not restore it

@@ -117,7 +117,11 @@ def test_exporter_names() -> None:
 
 # Every net round-trips, the large ones too: writing random weights dominates (vgg16 ~20 s,
 # resnet152 ~10 s), about a minute in all, well inside the CI budget.
-@pytest.mark.parametrize("name", BUILT)
+HEAVY = ("vgg16", "resnet152", "resnet101", "convnext_tiny", "inception_v3", "resnet50")
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in BUILT])
 def test_round_trip_through_onnx(name: str, tmp_path: Path) -> None:
     from fuseplan.models.onnx_export import export_onnx
     from fuseplan.models.onnx_import import import_onnx
