@@ -78,7 +78,7 @@ def test_families_and_sweep() -> None:
         "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"]
     assert parse_nets("resnets,resnet18") == [f"resnet{d}" for d in (18, 34, 50, 101, 152)]
     assert parse_nets("efficientnets")[-1] == "efficientnet_b3"
-    assert len(parse_nets("zoo")) == len(parse_nets("all")) == 20
+    assert len(parse_nets("zoo")) == len(parse_nets("all")) == 22
     assert "deeplabv3_mobilenet_v3_large" in parse_nets("paper")
     sweep = parse_buffers("sweep")
     assert sweep[0] == 16 * KB and sweep[-1] == 2048 * KB and len(sweep) == 8
