@@ -307,3 +307,14 @@ def test_progress_eta_counts_the_runs_still_going() -> None:
     assert progress.eta_s(now=100.0) == pytest.approx(13.0)
     assert "running: net-b lbdf 64KB auto seed=0" in progress.status()
     assert _Progress(quiet=True).eta_s() is None  # nothing ended yet: no estimate
+
+
+def test_report_rows_are_ordered_by_buffer() -> None:
+    from fuseplan.solver.bench.report import _by_buffer
+
+    rows = [{"net": "b", "method": "auto"}, {"net": "a", "method": "auto"}]
+    cells = [("a", "lbdf", 2048, "auto"), ("b", "lbdf", 1 << 20, "auto"),
+             ("b", "lbdf", 16384, "auto"), ("a", "lbdf", 1024, "auto")]
+    assert sorted(cells, key=_by_buffer(rows)) == [
+        ("b", "lbdf", 16384, "auto"), ("b", "lbdf", 1 << 20, "auto"),
+        ("a", "lbdf", 1024, "auto"), ("a", "lbdf", 2048, "auto")]

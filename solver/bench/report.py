@@ -58,10 +58,18 @@ def _pivot(rows: list[dict[str, Any]], scheme: str) -> Table:
     return Table(("net", "method", *(buffer_label(b) for b in buffers)), tuple(table_rows))
 
 
+def _by_buffer(rows: list[dict[str, Any]]) -> Any:
+    """A sort key over (net, scheme, buffer, method, ...): nets and methods in the order the
+    rows first name them, buffers from small to large."""
+    nets = {n: i for i, n in enumerate(ordered([r["net"] for r in rows]))}
+    methods = {m: i for i, m in enumerate(ordered([r["method"] for r in rows]))}
+    return lambda t: (nets.get(t[0], 0), t[1], t[2], methods.get(t[3], 0))
+
+
 def _gap_table(rows: list[dict[str, Any]]) -> Table:
     best = optima(rows)
     out = []
-    for net, scheme, buf, method, value, opt, gap in gap_rows(rows):
+    for net, scheme, buf, method, value, opt, gap in sorted(gap_rows(rows), key=_by_buffer(rows)):
         flag = " (OPTIMAL rows disagree!)" if best[(net, scheme, buf)].disagree else ""
         out.append((net, scheme, buffer_label(buf), method, _mb(value), _mb(opt) + flag,
                     f"{100 * gap:.2f} %"))
@@ -86,7 +94,11 @@ def _error_table(rows: list[dict[str, Any]]) -> Table:
         tuple(
             (r["net"], r["scheme"], r["buffer"], r["method"], str(r["seed"]), r["status"],
              str(r.get("error"))[:200])
-            for r in rows if r["status"] in FAILED
+            for r in sorted(
+                (r for r in rows if r["status"] in FAILED),
+                key=lambda r: _by_buffer(rows)((r["net"], r["scheme"], r["buffer_bytes"],
+                                                r["method"])),
+            )
         ),
     )
 
@@ -96,7 +108,7 @@ def _plot(rows: list[dict[str, Any]], scheme: str, metric: str, path: Path) -> N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     stats, bounds = cell_stats(rows), best_bounds(rows)
     nets = ordered([r["net"] for r in rows if r["scheme"] == scheme and r["status"] not in FAILED])
@@ -113,10 +125,14 @@ def _plot(rows: list[dict[str, Any]], scheme: str, metric: str, path: Path) -> N
                 ys = [c.best_all_bytes / MB if c and c.best_all_bytes is not None else math.nan for c in cells]
             else:
                 ys = [c.mean_solve_s if c and c.mean_solve_s is not None else math.nan for c in cells]
-            ax.plot(xs, ys, marker="o", label=method)
+            ax.plot(xs, ys, marker="o", label=method, zorder=3)
         if metric == "dram":
+            # drawn wide and pale beneath the methods: where a method is proven optimal its
+            # curve lies on the bound, and both stay visible
             lb = [bounds.get((net, scheme, b)) for b in buffers]
-            ax.plot(xs, [math.nan if v is None else v / MB for v in lb], "k--", label="lower bound")
+            ax.plot(xs, [math.nan if v is None else v / MB for v in lb], color="black", lw=6,
+                    alpha=0.18, solid_capstyle="round", zorder=1,
+                    label="best proven lower bound (pale band; a proven optimum lies on it)")
             trivial = [r.get("lower_bound_bytes") for r in rows
                        if r["net"] == net and r["scheme"] == scheme and r.get("lower_bound_bytes")]
             if trivial:
@@ -124,6 +140,9 @@ def _plot(rows: list[dict[str, Any]], scheme: str, metric: str, path: Path) -> N
             ax.set_ylabel("all-ops DRAM (MB)")
         else:
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.05, not 5x10^-2
+            ax.yaxis.set_minor_locator(NullLocator())
             ax.set_ylabel("solve time (s)")
         ax.set_xscale("log", base=2)
         ax.set_xticks(xs, [buffer_label(b) for b in buffers], rotation=45, fontsize=7)
