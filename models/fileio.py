@@ -47,7 +47,7 @@ def write_error(target: str | Path, err: OSError) -> FusePlanError:
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         todo = "free some space or write to another folder"
     elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        todo = "the folder is read-only for you: write to another folder"
+        todo = "the folder is read-only for you (or closed to you): write to another folder"
     else:
         todo = "check the folder, or write to another one"
     return FusePlanError(f"cannot write {str(target)!r}: {reason}; {todo}")
@@ -70,16 +70,19 @@ def check_output_path(
     is not a folder, and (when ``suffixes`` is given) its suffix is one of them."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise FusePlanError(f"cannot write {what} {str(target)!r}: it is a folder; give a file name")
-    if not folder.is_dir():
+    try:
+        if target.is_dir():
+            raise FusePlanError(f"cannot write {what} {str(target)!r}: it is a folder; give a file name")
+        if not folder.is_dir():
+            raise FusePlanError(
+                f"cannot write {what} {str(target)!r}: folder {str(folder)!r} does not exist"
+            )
+    except OSError as err:  # a folder on the way that is closed to this user
+        raise write_error(target, err) from None
+    if not os.access(folder, os.W_OK | os.X_OK):  # the file is replaced, so only the folder counts
         raise FusePlanError(
-            f"cannot write {what} {str(target)!r}: folder {str(folder)!r} does not exist"
-        )
-    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise FusePlanError(
-            f"cannot write {what} {str(target)!r}: {'the file' if target.exists() else 'its folder'} "
-            "is read-only for you: write to another folder"
+            f"cannot write {what} {str(target)!r}: its folder is read-only for you: write to "
+            "another folder"
         )
     if suffixes is not None and target.suffix.lower() not in suffixes:
         raise FusePlanError(

@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .errors import FusePlanError
@@ -184,16 +186,20 @@ def _bandwidth(value: Any, where: str) -> float | None:
 
 
 @functools.cache
-def load_presets() -> dict[str, HardwareConfig]:
+def load_presets() -> Mapping[str, HardwareConfig]:
     """Every preset, by name (= its file's stem, which must equal its ``name`` field); read
-    once, on first use (``PRESETS`` is this dict)."""
+    once, on first use (``PRESETS`` is this mapping).
+
+    Every caller gets the same object, so it is read-only (a ``MappingProxyType`` of frozen
+    configs): one caller cannot change another's presets. ``dict(load_presets())`` is a copy
+    of your own."""
     presets: dict[str, HardwareConfig] = {}
     for path in sorted(PRESET_DIR.glob("*.yaml")):
         config = read_hardware_file(path)
         if config.name != path.stem:
             raise FusePlanError(f"preset {str(path)!r}: name {config.name!r} differs from its file name")
         presets[config.name] = config
-    return presets
+    return MappingProxyType(presets)
 
 
 def __getattr__(name: str) -> Any:

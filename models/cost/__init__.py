@@ -52,12 +52,26 @@ _FACTORIES: dict[str, CostModelFactory] = {"lbdf": LbdfModel, "brr": BrrModel}
 SCHEMES = _FACTORIES.keys()
 
 
+BUILT_IN_SCHEMES = ("lbdf", "brr")
+
+
 def register_scheme(name: str, factory: CostModelFactory) -> None:
-    """Makes ``make_cost_model(name, ...)`` build a model with ``factory(graph, b)``."""
-    key = name.strip().lower()
+    """Makes ``make_cost_model(name, ...)`` build a model with ``factory(graph, b)``.
+
+    The registry is one module-level dict shared by the whole process (every thread, every
+    solve): a built-in name cannot be replaced, so no code can change what ``lbdf`` or
+    ``brr`` means for another; registering a name again replaces your own factory. Undo it
+    with :func:`unregister_scheme`. Worker processes (``fuseplan bench``) start afresh and
+    know only the built-in schemes."""
+    key = name.strip().lower() if isinstance(name, str) else ""
     if not key or not callable(factory):
         raise FusePlanError(
             f"register_scheme needs a non-empty name and a callable factory (got {name!r})"
+        )
+    if key in BUILT_IN_SCHEMES:
+        raise FusePlanError(
+            f"the built-in scheme {key!r} cannot be replaced: register yours under another "
+            f"name, e.g. {key + '-custom'!r}"
         )
     _FACTORIES[key] = factory
 
@@ -65,7 +79,7 @@ def register_scheme(name: str, factory: CostModelFactory) -> None:
 def unregister_scheme(name: str) -> None:
     """Removes a scheme added by :func:`register_scheme` (the built-in ones stay)."""
     key = name.strip().lower()
-    if key in ("lbdf", "brr"):
+    if key in BUILT_IN_SCHEMES:
         raise FusePlanError(f"the built-in scheme {key!r} cannot be unregistered")
     _FACTORIES.pop(key, None)
 

@@ -70,9 +70,13 @@ def _process_results(
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     try:
-                        yield future.result()
+                        outcome = future.result()
                     except OSError as err:  # could not start the process, no temp folder, ...
-                        yield failed_outcome(spec_of[future], f"could not run: {err}")
+                        outcome = failed_outcome(spec_of[future], f"could not run: {err}")
+                    except Exception as err:  # a bug in one run's collection: the others go on
+                        outcome = failed_outcome(
+                            spec_of[future], f"the run failed: {type(err).__name__}: {err}")
+                    yield outcome
         finally:
             for future in pending:
                 future.cancel()

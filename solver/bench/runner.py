@@ -26,6 +26,7 @@ from .child import PARENT_ENV
 from .spec import RunSpec, buffer_label
 
 MB = 1024 * 1024
+_SIGNALS = {int(s) for s in signal.Signals}
 POLL_S = 0.05
 
 
@@ -124,6 +125,9 @@ def run_one(spec: RunSpec, timeout_s: float | None = None) -> RunOutcome:
         plan_text = None
         if proc.timed_out:
             row.update(status="TIMEOUT", error=f"killed after {timeout_s:g} s (--run-timeout)")
+        elif proc.exit_code < 0:  # the solver crashed (a signal): say which, with its last words
+            name = signal.Signals(-proc.exit_code).name if -proc.exit_code in _SIGNALS else str(-proc.exit_code)
+            row["error"] = f"the solver process died of signal {name}: {_error_line(folder)}"
         elif proc.exit_code != 0:
             row["error"] = _error_line(folder)
         elif not plan_path.exists():

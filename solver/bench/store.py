@@ -10,6 +10,7 @@ last line is cut off and the CSV is rebuilt from the JSONL, which is the record.
 from __future__ import annotations
 
 import csv
+import errno
 import fcntl
 import io
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fuseplan.models.errors import FusePlanError
-from fuseplan.models.fileio import write_text_atomic
+from fuseplan.models.fileio import write_error, write_text_atomic
 
 ROWS_JSONL = "rows.jsonl"
 ROWS_CSV = "rows.csv"
@@ -47,11 +48,15 @@ class ResultStore:
         self.dir = Path(out_dir)
         if self.dir.exists() and not self.dir.is_dir():
             raise FusePlanError(f"--out {str(self.dir)!r} is a file, not a directory")
-        (self.dir / PLANS).mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = None
-        if lock:
-            self._take_lock()
-        self._rows = self._load()
+        try:
+            (self.dir / PLANS).mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._take_lock()
+            self._rows = self._load()
+        except OSError as err:  # a read-only folder, a full disk: one line, not a traceback
+            self.close()
+            raise write_error(self.dir, err) from None
         write_text_atomic(self.dir / ROWS_CSV, self._csv_text(self._rows))
 
     def _take_lock(self) -> None:
@@ -121,16 +126,26 @@ class ResultStore:
             write_text_atomic(self.plan_path(row["key"]), plan_text)
             row = {**row, "plan_file": f"{PLANS}/{row['key']}.json"}
         line = (json.dumps(row, sort_keys=False) + "\n").encode()
-        self._append_bytes(self.dir / ROWS_JSONL, line)
-        self._append_bytes(self.dir / ROWS_CSV, _csv_line(row).encode())
+        try:
+            self._append_bytes(self.dir / ROWS_JSONL, line)
+            self._append_bytes(self.dir / ROWS_CSV, _csv_line(row).encode())
+        except OSError as err:  # the rows stored so far stay; the bench stops with one line
+            raise write_error(self.dir / ROWS_JSONL, err) from None
         self._rows.append(row)
 
     @staticmethod
     def _append_bytes(path: Path, data: bytes) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, data)
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                written = os.write(fd, data)
+                if written != len(data):  # a full disk takes part of the line
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)  # no torn line for the next append to follow
+                raise
         finally:
             os.close(fd)
 

@@ -100,14 +100,19 @@ def run(args: argparse.Namespace) -> int:
     graph = load_net(args)
     progress = None if args.quiet or args.json else LiveProgress()
     stop = threading.Event()
-    previous = signal.getsignal(signal.SIGINT)
+    # Python delivers signals to the main thread only, and signal.signal raises ValueError
+    # anywhere else: called from another thread (compare, a user's own code), solve leaves
+    # Ctrl-C to that program and keeps its handler as it is.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGINT) if in_main else None
 
     def on_interrupt(signum, frame):  # first Ctrl-C: stop and keep the best plan
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
 
-    signal.signal(signal.SIGINT, on_interrupt)
+    if in_main:
+        signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = solve_net(
             graph, buffer_bytes=hw.buffer_bytes, scheme=hw.scheme,
@@ -117,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
             progress=progress, stop=stop, search=search,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
         if progress is not None:
             progress.close()
     if result.plan is None:
