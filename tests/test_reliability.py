@@ -301,3 +301,29 @@ def test_a_solver_that_crashes_becomes_an_error_row(tmp_path: Path,
     assert bad["status"] == "ERROR" and bad["exit_code"] == -signal.SIGSEGV
     assert bad["error"] == "the solver process died of signal SIGSEGV: about to crash"
     assert rows[64 * 1024]["status"] == rows[256 * 1024]["status"] == "OPTIMAL"
+
+
+def test_ctrl_c_in_bench_keeps_the_finished_rows(tmp_path: Path) -> None:
+    """Ctrl-C at a terminal reaches the whole process group: the bench stops at once with
+    exit 130, the rows of finished runs stay and the runs in flight leave no process."""
+    from test_bench import _solver_children
+
+    out = tmp_path / "d"
+    proc = subprocess.Popen(
+        [*FUSEPLAN, "bench", "--nets", SMALL, "--buffers", "64KB,128KB,256KB,512KB,1MB",
+         "--jobs", "1", "--quiet", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    rows = out / ROWS_JSONL
+    deadline = time.time() + 90
+    while time.time() < deadline and not (rows.exists() and rows.read_text().count("\n") >= 1):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and stderr.strip() == "fuseplan bench: interrupted"
+    kept = ResultStore(out, lock=False).rows()
+    assert 1 <= len(kept) < 5 and all(r["status"] == "OPTIMAL" for r in kept)
+    assert not (out / ".lock").exists()
+    gone = time.time() + 10
+    while _solver_children(proc.pid) and time.time() < gone:
+        time.sleep(0.1)
+    assert _solver_children(proc.pid) == []
