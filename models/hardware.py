@@ -53,6 +53,16 @@ def known_schemes() -> tuple[str, ...]:
     return tuple(getattr(cost, "SCHEMES", ("lbdf", "brr")))
 
 
+def scheme_name(text: str) -> str:
+    """The known scheme ``text`` names, in any case (``LBDF`` -> ``lbdf``); ``text`` itself
+    when none does (the caller's check then names the known ones)."""
+    known = known_schemes()
+    if text in known:
+        return text
+    folded = [s for s in known if s.lower() == text.strip().lower()]
+    return folded[0] if len(folded) == 1 else text
+
+
 def estimate_time_s(dram_bytes: int, config: HardwareConfig) -> float | None:
     """Seconds to move ``dram_bytes`` at the config's bandwidth (GB = 10^9 B), or None when
     the bandwidth is unknown. Transfer time only: compute and latency are not modelled."""

@@ -206,7 +206,9 @@ def solve_net(
 
     graph, load = _load_net(net, input_shape, fold_activations)
     buffer_bytes = _buffer_size(buffer_bytes)
-    scheme = scheme.lower()  # "LBDF" = "lbdf", as on the command line
+    from fuseplan.models.hardware import scheme_name
+
+    scheme = scheme_name(scheme)  # "LBDF" = "lbdf", as on the command line
     split_method(method)
     if time_limit_s is not None and not 0 < time_limit_s < math.inf:  # nan fails both
         raise FusePlanError(f"--time-limit must be a positive, finite number of seconds "

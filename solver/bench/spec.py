@@ -140,9 +140,9 @@ def parse_buffers(text: str) -> list[int]:
 
 
 def parse_schemes(text: str) -> list[str]:
-    from fuseplan.models.hardware import known_schemes
+    from fuseplan.models.hardware import known_schemes, scheme_name
 
-    out = [t.strip().lower() for t in text.split(",") if t.strip()]  # LBDF = lbdf
+    out = [scheme_name(t.strip()) for t in text.split(",") if t.strip()]  # LBDF = lbdf
     for s in out:
         if s not in known_schemes():
             raise FusePlanError(f"--schemes: unknown scheme {s!r}: use {','.join(known_schemes())}")

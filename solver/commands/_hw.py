@@ -14,6 +14,7 @@ from fuseplan.models.hardware import (
     DEFAULT_SCHEME,
     HardwareConfig,
     known_schemes,
+    scheme_name,
 )
 
 
@@ -32,7 +33,7 @@ def add_hw_arguments(parser: argparse.ArgumentParser, *, buffer_required: bool =
     )
     group.add_argument(
         "--scheme",
-        type=str.lower,  # LBDF, Lbdf and lbdf are the same scheme
+        type=scheme_name,  # LBDF, Lbdf and lbdf are the same scheme
         choices=known_schemes(),
         help=f"fusion cost model (default: the --hw file's, else {DEFAULT_SCHEME})",
     )
