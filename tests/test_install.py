@@ -34,7 +34,7 @@ def test_wheel_holds_every_source_and_data_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for layer in ("models", "explain", "solver"):
         for path in (ROOT / layer).rglob("*"):
-            if path.suffix in {".py", ".json", ".yaml"} and "__pycache__" not in path.parts:
+            if path.suffix in {".py", ".json", ".yaml", ".pt"} and "__pycache__" not in path.parts:
                 rel = "fuseplan/" + path.relative_to(ROOT).as_posix()
                 assert rel in names, f"{rel} is missing from the wheel"
 
