@@ -115,6 +115,8 @@ PHASES: tuple[tuple[str, str], ...] = (
     (r"^astar: plan of consecutive runs$", "A*: first plan, the best runs of consecutive ops"),
     (r"^(ideals|astar)$", r"\1: done"),
     (r"^starting$", "setting up the method (bounds, a first plan)"),
+    (r"^auto: first plan and bound$",
+     "auto: a first plan (runs of consecutive ops) and a bound for the whole problem"),
 )
 
 

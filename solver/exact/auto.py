@@ -45,6 +45,8 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None)
     if len(lattice) > FEW_IDEALS:
         search = astar.prepare(problem, deadline)
         near, upper, start = astar.near_its_estimate(search)
+        # a plan and a whole-problem bound before the long walk: progress shows them at once
+        deadline.report("auto: first plan and bound", upper, start)
         if near:
             why = (
                 f"auto: {count}; the plan of consecutive runs ({upper:,} B) is within "
