@@ -225,7 +225,9 @@ class _Progress:
             if row["status"] == "FEASIBLE" and gap is not None:
                 what += f" (gap {100 * gap:.1f} %)"
         eta = self.eta_s()
-        counts = f"[{done}/{self._pending}" + (
+        with self._lock:
+            running = len(self._running)
+        counts = f"[{done}/{self._pending}" + (f", {running} running" if running else "") + (
             "" if eta is None or done == self._pending else f", ETA ~ {_duration(eta)}") + "]"
         self._bar.console.print(
             f"{escape(row['net'])} {row['scheme']} {row['buffer']} {row['method']} seed={row['seed']}: "
