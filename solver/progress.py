@@ -148,8 +148,11 @@ class LiveProgress:
         self.live = force or self.stream.isatty()
         self.delay_s = delay_s
         if every_s is None:
-            every_s = float(os.environ.get("FUSEPLAN_PROGRESS_EVERY", "") or 5.0)
-        self.every_s = every_s
+            try:
+                every_s = float(os.environ.get("FUSEPLAN_PROGRESS_EVERY", "") or 5.0)
+            except ValueError:
+                every_s = 5.0
+        self.every_s = every_s if every_s > 0 else 5.0
         self.enabled = True
         self._status = None
         self._start = time.perf_counter()
@@ -167,10 +170,11 @@ class LiveProgress:
 
     def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
+            # the best plan only improves, the best bound only rises (each one is valid)
             if event.best_bytes is not None:
-                self._best = event.best_bytes
+                self._best = min(event.best_bytes, self._best or event.best_bytes)
             if event.bound_bytes is not None:
-                self._bound = event.bound_bytes
+                self._bound = max(event.bound_bytes, self._bound or 0)
             if event.done is not None and event.phase not in self._rates:
                 self._rates[event.phase] = (event.seconds, event.done)
             if event.done is None and event.phase == self._event.phase:
