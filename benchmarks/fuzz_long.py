@@ -1,0 +1,150 @@
+"""The long fuzz: at least 10,000 random CNN-like graphs through the planners' properties.
+
+Graph i is ``random_cnn(Random(i), n)`` (tests/fuzz_graphs.py) with n in 1..60, one scheme
+and one buffer drawn from the same seed, so any failure is reproduced by its seed alone:
+
+    .venv/bin/python benchmarks/fuzz_long.py --graphs 10000 --jobs 2 --out runs/fuzz-long
+    .venv/bin/python benchmarks/fuzz_long.py --only 1234          # re-check one seed, verbose
+
+Per graph: ``auto`` (exact) and one more exact method in turn (ideals, astar, cpsat-partition,
+cpsat-flow, milp); brute force when it has <= 9 ops; two searches in turn over rs, ls, nsga2
+(each with ``cost`` and ``random`` repair), greedy and the hybrid when it is registered; the
+relabelled graph (another topological order, other names) solved again; every plan through
+the validator and a JSON round trip. One JSON line per graph goes to ``OUT/results.jsonl`` as it
+finishes (a stopped run resumes where it left off); the summary is printed at the end and
+written to ``OUT/summary.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import time
+import traceback
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from fuzz_graphs import (  # noqa: E402
+    SCHEMES, check_instance, heuristic_methods, hybrid_available, pick_buffer, random_cnn,
+)
+
+EXACT_OTHERS = ("ideals", "astar", "cpsat-partition", "cpsat-flow", "milp")
+
+
+def instance(seed: int) -> tuple[random.Random, int, str]:
+    rng = random.Random(seed)
+    n = rng.randint(1, 9) if rng.random() < 0.3 else rng.randint(10, 60)
+    return rng, n, SCHEMES[seed % 2]
+
+
+def check_seed(seed: int, evaluations: int) -> dict:
+    searches = heuristic_methods() + (["hybrid"] if hybrid_available() else [])
+    rng, n, scheme = instance(seed)
+    start = time.perf_counter()
+    row: dict = {"seed": seed, "scheme": scheme}
+    try:
+        graph = random_cnn(rng, n, name=f"fuzz{seed}")
+        buffer = pick_buffer(graph, scheme, rng)
+        picked = (searches[(2 * seed) % len(searches)], searches[(2 * seed + 1) % len(searches)])
+        out = check_instance(
+            graph, scheme, buffer, exact=("auto", EXACT_OTHERS[seed % len(EXACT_OTHERS)]),
+            heuristics=picked, evaluations=evaluations, time_limit_s=30.0, relabel_rng=rng)
+        row.update(ok=True, ops=out.ops, buffer=out.buffer, optimum=out.optimum,
+                   proven=out.proven, brute_forced=out.brute_forced, plans=out.plans_checked,
+                   methods=["auto", EXACT_OTHERS[seed % len(EXACT_OTHERS)], *picked])
+    except AssertionError as err:
+        row.update(ok=False, error=str(err)[:500])
+    except Exception as err:  # a crash is a failure too
+        row.update(ok=False, error=f"{type(err).__name__}: {err}"[:300],
+                   trace=traceback.format_exc()[-1500:])
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+def summary(rows: list[dict], wall_s: float, command: str, jobs: int) -> str:
+    ok = [r for r in rows if r.get("ok")]
+    bad = [r for r in rows if not r.get("ok")]
+    methods = Counter(m for r in ok for m in r.get("methods", []))
+    load = os.getloadavg()
+    lines = [
+        "# Long fuzz",
+        "",
+        f"`{command}`",
+        "",
+        f"- graphs checked: **{len(rows):,}** ({len(ok):,} clean, {len(bad):,} failed)",
+        f"- ops per graph: {min((r['ops'] for r in ok), default=0)}-"
+        f"{max((r['ops'] for r in ok), default=0)}; "
+        f"brute-forced (<= 9 ops): {sum(r.get('brute_forced', False) for r in ok):,}; "
+        f"optimum proven: {sum(r.get('proven', False) for r in ok):,}",
+        f"- plans validated and round-tripped through JSON: {sum(r.get('plans', 0) for r in ok):,}",
+        f"- schemes: " + ", ".join(f"{s} {sum(r['scheme'] == s for r in rows):,}" for s in SCHEMES),
+        "- methods (graphs each ran on): " + ", ".join(f"{m} {c:,}" for m, c in sorted(methods.items())),
+        f"- wall time of this call: {wall_s:,.0f} s with {jobs} worker(s); sum of per-graph "
+        f"times {sum(r['seconds'] for r in rows):,.0f} s",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+    ]
+    if bad:
+        lines += ["", "Failures (reproduce with `--only SEED`):", ""]
+        lines += [f"- seed {r['seed']}: {r['error']}" for r in bad[:50]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--graphs", type=int, default=10_000)
+    parser.add_argument("--start", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--evaluations", type=int, default=60,
+                        help="budget of each search per graph (default 60)")
+    parser.add_argument("--out", default="runs/fuzz-long")
+    parser.add_argument("--only", type=int, help="check this one seed and print the row")
+    args = parser.parse_args()
+    if args.only is not None:
+        row = check_seed(args.only, args.evaluations)
+        print(json.dumps(row, indent=2))
+        return 0 if row["ok"] else 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    done: dict[int, dict] = {}
+    if results.exists():
+        for line in results.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line torn by a kill
+            done[row["seed"]] = row
+    seeds = [s for s in range(args.start, args.start + args.graphs) if s not in done]
+    command = " ".join(["python", "benchmarks/fuzz_long.py", *sys.argv[1:]])
+    print(f"{args.graphs} graphs: {args.graphs - len(seeds)} already checked, {len(seeds)} to go",
+          flush=True)
+    start = time.perf_counter()
+    with open(results, "a", encoding="utf-8") as fh, ProcessPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(check_seed, s, args.evaluations) for s in seeds]
+        for i, future in enumerate(as_completed(futures), 1):
+            row = future.result()
+            done[row["seed"]] = row
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+            if not row["ok"]:
+                print(f"FAIL seed {row['seed']}: {row['error']}", flush=True)
+            if i % 100 == 0:
+                elapsed = time.perf_counter() - start
+                print(f"{i}/{len(seeds)} in {elapsed:.0f} s", flush=True)
+    rows = [done[s] for s in range(args.start, args.start + args.graphs) if s in done]
+    text = summary(rows, time.perf_counter() - start, command, args.jobs)
+    (out / "summary.md").write_text(text)
+    print(text)
+    return 0 if all(r.get("ok") for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
