@@ -34,8 +34,6 @@ def solve(
     lattice: dict[int, int] | None = None,
     why: str = "asked for",
 ) -> SolveResult:
-    from ortools.sat.python import cp_model
-
     deadline = deadline or Deadline(limits)
     if lattice is None:
         lattice, complete = ideal_lattice(problem.graph, FLOW_IDEAL_CAP, deadline.expired)
@@ -65,6 +63,8 @@ def solve(
     }
     if deadline.expired():  # no time left for the model: the hint stands
         return _hint_result(problem, limits, deadline, cands, hint_cost, hint, None, details)
+    from ortools.sat.python import cp_model  # not before: the import counts against the limit
+
     model = cp_model.CpModel()
     x = []
     for a in range(len(arcs)):

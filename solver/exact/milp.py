@@ -25,8 +25,6 @@ def solve(
     candidates: CandidateSet | None = None,
     why: str = "asked for",
 ) -> SolveResult:
-    import pulp
-
     deadline = deadline or Deadline(limits)
     cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     hint_cost, hint = chain_plan(problem, cands)
@@ -38,6 +36,8 @@ def solve(
     # no model when the deadline struck while building (it may be partial): the hint stands
     solving = data.complete and not deadline.expired()
     if solving:
+        import pulp  # not before: the import counts against the limit
+
         prob, x = _lp_model(cands, data)
 
     proven = infeasible = False
