@@ -175,7 +175,7 @@ def _group_failures(
     elif not group.fusible and len(group.ops) != 1:
         out.append(f"{name}: unfusable: a group marked unfusable must be a single op")
     elif group.fusible and len(group.ops) > 1:
-        alone = [v for v in group.ops if model.buffer_bytes(1 << v) >= plan.buffer_bytes]
+        alone = [v for v in group.ops if not check_group(model, 1 << v, plan.buffer_bytes).fits]
         if alone:
             names = ", ".join(repr(graph.ops[v].name) for v in alone[:3])
             out.append(
