@@ -7,7 +7,10 @@ into the single-consumer Conv / ConvTranspose before it (the conv keeps its name
 bias of C_out if it had none); nodes that feed no graph output dropped. Every removed node is
 recorded in the ``absorbed`` of one op: the first op (in graph order) that reads what it
 produced, or, for a shape-only op that ends the graph, the op whose output it passed on.
-Helper nodes that ``onnx_export`` adds for tensor layouts (``doc_string`` =
+Patterns of several nodes (``onnx_patterns``: channels-last Transpose pairs, channel shuffles,
+the Erf form of GELU) and nodes with several outputs or odd layouts (``onnx_extra_ops``: Split
+and Gather on channels as Slices, other Transposes, barriers) are read as docs/graph-json.md,
+step 9, says. Helper nodes that ``onnx_export`` adds for tensor layouts (``doc_string`` =
 :data:`EXPORT_HELPER`) are removed without being recorded. All checks run before the graph is
 built, so a bad file never yields half a graph.
 """

@@ -30,7 +30,6 @@ from .onnx_ops import ELEMENTWISE, UNARY
 TO_NHWC = (0, 2, 3, 1)
 TO_NCHW = (0, 3, 1, 2)
 SHUFFLE_PERM = (0, 2, 1, 3, 4)
-_PER_POSITION_CONST_OPS = ELEMENTWISE
 
 
 def perm_of(node: onnx.NodeProto) -> tuple[int, ...]:
@@ -53,7 +52,6 @@ class Graphview:
     def __init__(self, m: LoadedModel, live: set[int]) -> None:
         self.m = m
         self.data = sorted(i for i in live if i not in m.folded)
-        data = set(self.data)
         self.producer: dict[str, int] = {}
         self.readers: dict[str, list[int]] = {}
         for i in self.data:
@@ -65,7 +63,6 @@ class Graphview:
                 if x and x not in m.constants:
                     self.readers.setdefault(x, []).append(i)
         self.outputs = set(m.outputs)
-        self.is_data = data.__contains__
 
     def node(self, i: int) -> onnx.NodeProto:
         return self.m.nodes[i]
@@ -162,7 +159,7 @@ def _per_position(view: Graphview, i: int, channels: int) -> bool:
     if t == "MatMul":
         w = view.const(i, 1)
         return w is not None and w.ndim == 2 and w.shape[0] == channels
-    if t in _PER_POSITION_CONST_OPS:
+    if t in ELEMENTWISE:  # its constants: scalars or per channel (broadcast on the last axis)
         for pos, name in enumerate(node.input):
             if name in view.m.constants:
                 c = view.m.constants[name]
