@@ -61,14 +61,13 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
     nodes = list(model.graph.node)
     names = _node_names(nodes)
     order = _topological_order(p, nodes, names)
-    sorted_model = onnx.ModelProto()
-    sorted_model.CopyFrom(model)
-    del sorted_model.graph.node[:]
-    sorted_model.graph.node.extend(nodes[i] for i in order)
-    init_names = {t.name for t in sorted_model.graph.initializer}
-    data_inputs = tuple(i.name for i in sorted_model.graph.input if i.name not in init_names)
-    constants = _initializer_values(p, sorted_model)
-    sorted_model = _light(sorted_model)
+    init_names = {t.name for t in model.graph.initializer}
+    data_inputs = tuple(i.name for i in model.graph.input if i.name not in init_names)
+    constants = _initializer_values(p, model)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    metadata = {m.key: m.value for m in model.metadata_props}
+    sorted_model = _sorted_light(model, [nodes[i] for i in order])
+    del model, nodes  # the weights' data now live in `constants` only: free the file's copy
     _check(p, sorted_model)
     if input_shape is not None:
         _set_input_shape(p, sorted_model, data_inputs, tuple(input_shape))
@@ -82,7 +81,6 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
             break
         folded += new
         dims = infer_dims(p, _without_folded(sorted_model, s_nodes, folded, constants))
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
     return LoadedModel(
         path=p,
         name=p.stem,
@@ -95,7 +93,7 @@ def load_onnx(path: str | Path, input_shape: Sequence[int] | None = None) -> Loa
         dims=dims,
         inputs=data_inputs,
         outputs=tuple(o.name for o in sorted_model.graph.output),
-        metadata={m.key: m.value for m in model.metadata_props},
+        metadata=metadata,
     )
 
 
@@ -257,19 +255,20 @@ def _check_external(p: Path, base: Path, where: str, t: TensorProto, size: int) 
 _LIGHT_LIMIT = 4096  # initializers with more elements are weights: only their shapes matter
 
 
-def _light(model: onnx.ModelProto) -> onnx.ModelProto:
-    """The model with its large initializers turned into graph inputs of the same type/shape.
+def _sorted_light(model: onnx.ModelProto, nodes: Sequence[onnx.NodeProto]) -> onnx.ModelProto:
+    """The model with ``nodes`` (sorted) and its large initializers turned into graph inputs
+    of the same type and shape, built without copying the weights' data.
 
     The checker and shape inference serialize the whole model; for VGG-16's 138 M weights
-    that costs ~20 s. Large initializers are weights, never shape constants, so checking the
-    model without their data checks the same graph (the loaded values are used as they are).
+    that costs ~20 s, and a copy of the model with its data costs another 528 MB. Large
+    initializers are weights, never shape constants, so checking the model without their
+    data checks the same graph (their values are read once, into ``constants``).
     """
-    big = [t for t in model.graph.initializer if math.prod(t.dims) > _LIGHT_LIMIT]
-    if not big:
-        return model
     light = onnx.ModelProto()
-    light.CopyFrom(model)
-    del light.graph.initializer[:]
+    _copy_fields(model, light, skip={"graph"})
+    _copy_fields(model.graph, light.graph, skip={"node", "initializer"})
+    light.graph.node.extend(nodes)
+    big = [t for t in model.graph.initializer if math.prod(t.dims) > _LIGHT_LIMIT]
     big_names = {t.name for t in big}
     light.graph.initializer.extend(t for t in model.graph.initializer if t.name not in big_names)
     listed = {i.name for i in light.graph.input}
@@ -278,6 +277,21 @@ def _light(model: onnx.ModelProto) -> onnx.ModelProto:
         for t in big if t.name not in listed
     )
     return light
+
+
+def _copy_fields(src, dst, skip: set[str]) -> None:  # protobuf messages of one type
+    for desc, value in src.ListFields():
+        if desc.name in skip:
+            continue
+        repeated = getattr(desc, "is_repeated", None)  # protobuf >= 5; label before
+        if repeated is None:
+            repeated = desc.label == desc.LABEL_REPEATED
+        if repeated:
+            getattr(dst, desc.name).extend(value)
+        elif desc.type == desc.TYPE_MESSAGE:
+            getattr(dst, desc.name).CopyFrom(value)
+        else:
+            setattr(dst, desc.name, value)
 
 
 def _node_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
