@@ -327,3 +327,27 @@ def test_ctrl_c_in_bench_keeps_the_finished_rows(tmp_path: Path) -> None:
     while _solver_children(proc.pid) and time.time() < gone:
         time.sleep(0.1)
     assert _solver_children(proc.pid) == []
+
+
+def test_milp_stopped_by_its_time_limit_keeps_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the long fuzz: CBC stopped by its time limit before writing a solution made
+    PuLP raise PulpSolverError (a traceback). The plan in hand stands, marked FEASIBLE."""
+    import pulp
+
+    from fuseplan.models.validate import check_plan
+    from fuseplan.solver.exact import milp
+    from fuseplan.solver.problem import Limits, make_problem
+
+    graph = random_dag(8, seed=1)
+    model = make_cost_model("lbdf", graph)
+
+    def out_of_time(self, solver=None, **kwargs):
+        time.sleep(1.1)  # CBC ran to its limit...
+        raise pulp.PulpSolverError("Pulp: Error while trying to execute")  # ...and wrote nothing
+
+    monkeypatch.setattr(pulp.LpProblem, "solve", out_of_time)
+    result = milp.solve(make_problem(graph, model, 3000), Limits(time_limit_s=1.0))
+    assert result.status == "FEASIBLE" and result.plan is not None
+    check_plan(result.plan, graph, model)
+    with pytest.raises(pulp.PulpSolverError):  # without a time limit it is a real failure
+        milp.solve(make_problem(graph, model, 3000), Limits())

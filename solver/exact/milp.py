@@ -56,7 +56,14 @@ def solve(
             gapRel=limits.gap,
             warmStart=best_cost is not None,
         )
-        prob.solve(cmd)
+        try:
+            prob.solve(cmd)
+        except pulp.PulpSolverError:
+            # CBC stopped by its time limit before it wrote a solution file (it can be still
+            # reading the model when the limit is near): the plan in hand stands, unproven
+            if deadline.expired():
+                break
+            raise
         status = pulp.LpStatus[prob.status]
         if status == "Infeasible":
             infeasible = best_cost is None
