@@ -351,3 +351,17 @@ def test_milp_stopped_by_its_time_limit_keeps_the_plan(monkeypatch: pytest.Monke
     check_plan(result.plan, graph, model)
     with pytest.raises(pulp.PulpSolverError):  # without a time limit it is a real failure
         milp.solve(make_problem(graph, model, 3000), Limits())
+
+
+def test_a_search_killed_mid_run_leaves_no_plan_file(tmp_path: Path) -> None:
+    out = tmp_path / "p.json"
+    proc = subprocess.Popen(
+        [*FUSEPLAN, "solve", "wide:ops=300,width=8,seed=0", "--buffer", "128KB", "--method",
+         "ls:cost", "--evaluations", "1000000", "--time-limit", "300", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # the search is under way
+    assert first.startswith("fuseplan:"), first
+    proc.kill()
+    proc.wait()
+    assert list(tmp_path.iterdir()) == []  # no plan, no temp file
