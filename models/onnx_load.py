@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,12 +215,15 @@ def _check_tensors(p: Path, model: onnx.ModelProto) -> None:
             )
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")  # a Windows drive (C:\x, C:x); other colons are names
+
+
 def _check_external(p: Path, base: Path, where: str, t: TensorProto, size: int) -> None:
     info = {e.key: e.value for e in t.external_data}
     location = info.get("location", "")
     refuse = f"{str(p)!r}: {where} keeps its data in {location!r}"
     rel = Path(location)
-    if not location or rel.is_absolute() or location.startswith(("/", "\\")) or ":" in location:
+    if not location or rel.is_absolute() or location.startswith(("/", "\\")) or _DRIVE.match(location):
         raise FusePlanError(
             f"{refuse}: external data must be a relative path inside the model's folder"
         )

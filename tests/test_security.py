@@ -91,7 +91,7 @@ def test_external_data_absolute_path_is_refused(tmp_path: Path) -> None:
     _weights_file(secret)
     folder = tmp_path / "model"
     folder.mkdir()
-    for location in (str(secret), "/etc/passwd"):
+    for location in (str(secret), "/etc/passwd", "C:\\Windows\\w.bin", "c:w.bin"):
         with pytest.raises(FusePlanError, match="must be a relative path inside the model's folder"):
             import_onnx(_external(folder, location))
 
