@@ -118,6 +118,38 @@ def summarise(rows: list[dict], table: str) -> list[str]:
     return lines
 
 
+def compact(rows: list[dict], table: str) -> list[str]:
+    """The README's table: per (net, scheme), the proven optimum, then each method's mean
+    fusible MB over the seeds with its mean gap, then the paper's base -> GET figures."""
+    cells: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r.get("fusible_dram_bytes") is not None:
+            cells[(r["net"], r["scheme"])][r["method"]].append(r)
+    methods = sorted({m for by in cells.values() for m in by},
+                     key=lambda m: (m == "greedy", m.partition(":")[0], m))
+    searches = list(dict.fromkeys(m.partition(":")[0] for m in methods if m != "greedy"))
+    head = ["net", "scheme", "optimum MB"] + methods + [f"paper {s} base -> GET" for s in searches]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for (net, scheme), by in sorted(cells.items()):
+        optima = {r["bound_bytes"] for rs in by.values() for r in rs
+                  if r.get("reference") == "optimum"}
+        optimum = min(optima) / MB if optima else None
+        row = [net, scheme, "-" if optimum is None else f"{optimum:.3f}"]
+        for m in methods:
+            values = [r["fusible_dram_bytes"] / MB for r in by.get(m, [])]
+            if not values:
+                row.append("-")
+                continue
+            gap = "" if optimum is None else f" ({100 * (mean(values) / optimum - 1):.1f} %)"
+            row.append(f"{mean(values):.3f}{gap}")
+        for search in searches:
+            base = paper_figure(table, scheme, search, "random", net)
+            get = paper_figure(table, scheme, search, "cost", net)
+            row.append("-" if base is None else f"{base:.3f} -> {get:.3f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,6 +178,8 @@ def main() -> int:
             return code
     rows = _rows(out)
     print("\n".join(summarise(rows, args.table)))
+    print("\nREADME table (mean over seeds, gap to the proven optimum):\n")
+    print("\n".join(compact(rows, args.table)))
     load = os.getloadavg()
     print(f"\n{len(rows)} runs; this call {time.perf_counter() - started:.0f} s; "
           f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
