@@ -37,7 +37,14 @@ def _random(seed: int = 0, **_: Any) -> RepairAlgorithm:
     return RandomCut(seed)
 
 
-_FACTORIES: dict[str, Factory | str] = {"cost": _cost, "random": _random}
+_FACTORIES: dict[str, Factory | str] = {
+    "cost": _cost,
+    "random": _random,
+    # the learned ones: imported (with torch) only when asked for
+    "gnnexplainer": "fuseplan.explain.learned.gnnexplainer:make",
+    "ig": "fuseplan.explain.learned.ig:make",
+    "pgexplainer": "fuseplan.explain.learned.pgexplainer:make",
+}
 
 
 def register_strategy(name: str, factory: Factory | str) -> None:

@@ -83,8 +83,15 @@ def run_strategies(model: CostModel, group: int, buffer_bytes: int, names: Seque
                 raise
             outcomes.append(StrategyOutcome(name, None, str(err)))
             continue
-        outcomes.append(StrategyOutcome(
-            name, explain_group(model, group, buffer_bytes, algorithm, top_k=top_k, space=space)))
+        try:  # a learned strategy finds out only now whether its GNN fits the cost model
+            result = explain_group(model, group, buffer_bytes, algorithm, top_k=top_k,
+                                   space=space)
+        except FusePlanError as err:
+            if len(names) == 1:
+                raise
+            outcomes.append(StrategyOutcome(name, None, str(err)))
+            continue
+        outcomes.append(StrategyOutcome(name, result))
     return outcomes
 
 
