@@ -44,6 +44,7 @@ _FACTORIES: dict[str, Factory | str] = {
     "gnnexplainer": "fuseplan.explain.learned.gnnexplainer:make",
     "ig": "fuseplan.explain.learned.ig:make",
     "pgexplainer": "fuseplan.explain.learned.pgexplainer:make",
+    "rgexplainer": "fuseplan.explain.learned.rgexplainer:make",
 }
 
 

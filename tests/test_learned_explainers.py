@@ -55,7 +55,13 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
     pg = save_explainer(state, root / "pg", {
         "algorithm": "pgexplainer", "scheme": "lbdf", "gnn_weights_sha256": meta["weights_sha256"],
         "cost_fingerprint": meta["cost_fingerprint"], "seed": 0, **info})
-    return {"gnn": gnn_a, "other_gnn": gnn_b, "pg": pg, "model": model, "group": group,
+    from fuseplan.explain.learned import rgexplainer
+
+    state, info = rgexplainer.train(gnn, meta, groups, epochs=1, rollouts=2, seed=0)
+    rg = save_explainer(state, root / "rg", {
+        "algorithm": "rgexplainer", "scheme": "lbdf", "gnn_weights_sha256": meta["weights_sha256"],
+        "cost_fingerprint": meta["cost_fingerprint"], "seed": 0, **info})
+    return {"gnn": gnn_a, "other_gnn": gnn_b, "pg": pg, "rg": rg, "model": model, "group": group,
             "space": cut_space(graph, group)}
 
 
@@ -63,12 +69,14 @@ def _options(name: str, setup: dict) -> dict:
     opts = {"checkpoint": setup["gnn"]}
     if name == "pgexplainer":
         opts["explainer_checkpoint"] = setup["pg"]
+    if name == "rgexplainer":
+        opts["explainer_checkpoint"] = setup["rg"]
     if name == "gnnexplainer":
         opts["epochs"] = 20
     return opts
 
 
-@pytest.mark.parametrize("name", ["gnnexplainer", "ig", "pgexplainer"])
+@pytest.mark.parametrize("name", ["gnnexplainer", "ig", "pgexplainer", "rgexplainer"])
 def test_one_finite_score_per_edge_and_seeded(name: str, setup: dict) -> None:
     space = setup["space"]
     runs = [make_strategy(name, seed=seed, **_options(name, setup))(
@@ -92,13 +100,38 @@ def test_masks_lie_in_zero_one_for_mask_learners(setup: dict) -> None:
         assert all(0.0 <= s <= 1.0 for s in scores)
 
 
-def test_pgexplainer_trained_against_another_gnn_is_refused(setup: dict) -> None:
-    algorithm = make_strategy("pgexplainer", checkpoint=setup["other_gnn"],
-                              explainer_checkpoint=setup["pg"])
+@pytest.mark.parametrize(("name", "key"), [("pgexplainer", "pg"), ("rgexplainer", "rg")])
+def test_explainer_trained_against_another_gnn_is_refused(setup: dict, name: str,
+                                                          key: str) -> None:
+    algorithm = make_strategy(name, checkpoint=setup["other_gnn"],
+                              explainer_checkpoint=setup[key])
     with pytest.raises(FusePlanError, match="trained against another validity GNN") as err:
         algorithm(setup["model"], setup["group"], BUFFER)
     assert "\n" not in str(err.value)
-    assert "fuseplan train-explainer --algorithm pgexplainer --scheme lbdf" in str(err.value)
+    assert f"fuseplan train-explainer --algorithm {name} --scheme lbdf" in str(err.value)
+
+
+def test_rgexplainer_is_a_pyg_algorithm_with_a_policy(setup: dict) -> None:
+    from torch_geometric.explain.algorithm import ExplainerAlgorithm
+
+    from fuseplan.explain.learned.rgexplainer import MAX_NODES, RGExplainer
+
+    algorithm = make_strategy("rgexplainer", **_options("rgexplainer", setup))
+    assert algorithm(setup["model"], setup["group"], BUFFER).edge_scores  # loads it
+    explainer = next(iter(algorithm._explainers.values()))
+    assert isinstance(explainer.algorithm, RGExplainer)
+    assert isinstance(explainer.algorithm, ExplainerAlgorithm)
+    from fuseplan.explain.learned.common import group_tensors
+
+    t = group_tensors(setup["model"].graph, 1, setup["space"], BUFFER)
+    order = explainer.algorithm.explain_order(explainer.model, t.x, t.edge_index)
+    assert 1 <= len(order) <= MAX_NODES and len(set(order)) == len(order)
+    # the untrained policy is the same algorithm with its seeded initial weights
+    untrained = make_strategy("rgexplainer", untrained=True, checkpoint=setup["gnn"])
+    a = untrained(setup["model"], setup["group"], BUFFER).edge_scores
+    b = make_strategy("rgexplainer", untrained=True, checkpoint=setup["gnn"])(
+        setup["model"], setup["group"], BUFFER).edge_scores
+    assert a == b
 
 
 @pytest.mark.parametrize(("field", "value", "match"), [
@@ -119,7 +152,7 @@ def test_explainer_checkpoint_mismatches(setup: dict, tmp_path: Path, field: str
         algorithm(setup["model"], setup["group"], BUFFER)
 
 
-@pytest.mark.parametrize("name", ["gnnexplainer", "ig", "pgexplainer"])
+@pytest.mark.parametrize("name", ["gnnexplainer", "ig", "pgexplainer", "rgexplainer"])
 def test_a_cost_model_the_gnn_was_not_trained_on_is_refused(name: str, setup: dict) -> None:
     class Doubled(LbdfModel):
         def buffer_bytes(self, group: int) -> int:
