@@ -365,3 +365,34 @@ def test_a_search_killed_mid_run_leaves_no_plan_file(tmp_path: Path) -> None:
     proc.kill()
     proc.wait()
     assert list(tmp_path.iterdir()) == []  # no plan, no temp file
+
+
+def test_recursive_splitting_past_the_deadline_proposes_no_more_cuts() -> None:
+    """Found by bench_limits_large: rs:cost on 5,000 ops ran minutes past --time-limit 60
+    inside one plan's repairs (each proposal on a group of hundreds of ops costs seconds).
+    Past the deadline the splitter proposes nothing more and still returns valid groups."""
+    from fuseplan.models.group import check_group
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.problem import Limits, make_problem
+    from fuseplan.solver.progress import Deadline
+    from fuseplan.solver.search.proposers import make_proposer
+    from fuseplan.solver.search.splitting import RecursiveSplitter
+
+    graph = load_graph("wide:ops=300,width=8,seed=0")
+    model = make_cost_model("lbdf", graph)
+    problem = make_problem(graph, model, 64 * 1024)
+    real = make_proposer(problem, "cost", 0)
+    calls: list[int] = []
+
+    def propose(group: int):
+        calls.append(group)
+        return real(group)
+
+    deadline = Deadline(Limits(time_limit_s=0.001))
+    time.sleep(0.01)
+    split = RecursiveSplitter(problem, propose, deadline=deadline).repair((1 << graph.num_ops) - 1)
+    assert calls == []
+    assert sum(g.bit_count() for g in split.groups) == graph.num_ops
+    assert all(check_group(model, g, 64 * 1024).valid or g.bit_count() == 1 for g in split.groups)
+    result = solve_net(graph, buffer_bytes="64KB", method="rs:cost", time_limit_s=0.001)
+    assert result.status == "FEASIBLE" and result.plan is not None

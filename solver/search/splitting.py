@@ -16,6 +16,8 @@ the fusible total), so splitting always ends in a plan of valid groups. A cut th
 separate the ops of a ``--pin`` is never taken. When the proposer has no cut for a group (or
 only cuts that split a pin), a source of the group is peeled off instead, which is always a
 cut (the rest is closed under successors, so convex; its parts are repaired one by one).
+Past the search's deadline (without pins) no more cuts are proposed: an invalid group left
+is split into its single ops, so a search on thousands of ops keeps its time budget.
 Results are memoised by group (bitmask) for the whole search.
 """
 
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from fuseplan.models.group import check_group, components_in, mask_ops
 
 from ..problem import Problem
+from ..progress import Deadline
 
 Cut = tuple[int, int]  # (A, G - A): A closed under predecessors inside G
 CutProposer = Callable[[int], Sequence[Cut]]  # group mask -> its cuts, best first
@@ -70,9 +73,11 @@ class RecursiveSplitter:
     """Algorithm 1 over one problem, with one proposer, memoised across calls."""
 
     def __init__(self, problem: Problem, propose: CutProposer, *,
-                 prices: ValidGroupPrices | None = None, max_cuts: int = MAX_CUTS) -> None:
+                 prices: ValidGroupPrices | None = None, max_cuts: int = MAX_CUTS,
+                 deadline: Deadline | None = None) -> None:
         self.problem = problem
         self.propose = propose
+        self.deadline = deadline  # past it, no more proposals (see _repair)
         self.prices = prices or ValidGroupPrices(problem)
         self.max_cuts = max_cuts
         self.memo: dict[int, Split] = {}
@@ -98,6 +103,11 @@ class RecursiveSplitter:
         parts = components_in(group, self.nbr)
         if len(parts) > 1:
             return _join([self.repair(p) for p in parts])
+        if self.deadline is not None and self.deadline.expired() and not self.problem.pins:
+            # Out of time: one proposal on a group of hundreds of ops can take seconds, so
+            # the rest is repaired op by op (each op is a valid group or an unfusable
+            # singleton), and the search returns within its budget with a valid plan.
+            return _join([self.repair(1 << v) for v in mask_ops(group)])
         cuts = self._cuts(group)
         halves = [(a, b, self.prices.price(a), self.prices.price(b)) for a, b in cuts]
         both = [(pa + pb, a, b) for a, b, pa, pb in halves if pa is not None and pb is not None]
