@@ -4,8 +4,9 @@ fixed invalid groups.
 Groups, fixed before measuring: the weakly connected parts of the segments of 100 random
 segmentations (K = 10, ``random.Random(0)``, ``models/group_sampling.segment_parts``) that the
 cost model finds invalid, distinct, with at least 2 ops; MobileNetV2 and ResNet-50 (never seen
-by the GNN), LBDF and BRR, 128 KB, 1 byte per element. With ``--sample N`` every strategy is
-measured on the same N of them (``random.Random(1)``), so the slow learned ones fit the time.
+by the GNN), LBDF and BRR, 128 KB, 1 byte per element. ``--first-cut-sample`` and
+``--repair-sample`` measure every strategy on the same seeded subsets (``random.Random(1)`` and
+``random.Random(2)``), so the slow learned ones fit the time.
 
 Per strategy:
 - first-cut rate: share of groups whose first cut (the shared cut rule on the strategy's
@@ -20,7 +21,9 @@ Per strategy:
 Also how often the GNN calls an invalid group valid (P(valid) >= 0.5): the learned strategies
 explain toward "invalid" all the same.
 
-    .venv/bin/python benchmarks/rectify_rates.py --sample 60 --out benchmarks/results/rectify_rates.json
+    .venv/bin/python benchmarks/rectify_rates.py --out benchmarks/results/rectify_rates.json
+    (--first-cut-sample N / --repair-sample M: the same seeded N and M groups for every
+    strategy, so the slow learned ones fit the time)
 """
 
 from __future__ import annotations
@@ -114,8 +117,9 @@ def strategy_for(label: str, seed: int, args: argparse.Namespace, scheme: str):
     return make_strategy(name, **opts)
 
 
-def measure(label: str, graph, model, problem, groups, exists, optimum, args, scheme) -> Row:
-    row = Row(label, len(groups))
+def measure(label: str, graph, model, problem, cut_groups, repair_groups, optimum, args,
+            scheme) -> Row:
+    row = Row(label, len(repair_groups))
     algorithm = strategy_for(label, 0, args, scheme)
     explain_s: list[float] = []
 
@@ -125,17 +129,16 @@ def measure(label: str, graph, model, problem, groups, exists, optimum, args, sc
         explain_s.append(explanation.time_s)
         return [(c.first, c.second) for c in top_cuts(space, explanation.edge_scores, 3)]
 
-    for g in groups:
+    for g in cut_groups:  # every one has a both-valid cut
         space = cut_space(graph, g)
-        if exists[g]:
-            row.with_cut += 1
-            t = time.perf_counter()
-            explanation = algorithm(model, g, problem.buffer_bytes, space=space)
-            row.explain_s.append(time.perf_counter() - t)
-            cuts = top_cuts(space, explanation.edge_scores, 1, model)
-            if cuts and all(check_group(model, h, problem.buffer_bytes).valid
-                            for h in (cuts[0].first, cuts[0].second)):
-                row.first_ok += 1
+        row.with_cut += 1
+        explanation = algorithm(model, g, problem.buffer_bytes, space=space)
+        row.explain_s.append(explanation.time_s)
+        cuts = top_cuts(space, explanation.edge_scores, 1, model)
+        if cuts and all(check_group(model, h, problem.buffer_bytes).valid
+                        for h in (cuts[0].first, cuts[0].second)):
+            row.first_ok += 1
+    for g in repair_groups:
         splitter = RecursiveSplitter(problem, propose)
         t = time.perf_counter()
         split = splitter.repair(g)
@@ -177,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schemes", default="lbdf,brr")
     ap.add_argument("--buffer", default="128KB")
     ap.add_argument("--segmentations", type=int, default=100)
-    ap.add_argument("--sample", type=int, default=0, help="measure on N of the groups (0: all)")
+    ap.add_argument("--first-cut-sample", type=int, default=0,
+                    help="first-cut rate on N of the groups with a both-valid cut (0: all)")
+    ap.add_argument("--repair-sample", type=int, default=0,
+                    help="repair quality and time on N of the invalid groups (0: all)")
     ap.add_argument("--strategies", default=",".join(STRATEGIES))
     ap.add_argument("--gnn-dir", default=None, help="GNN checkpoints SCHEME.json (default: shipped)")
     ap.add_argument("--explainer-dir", default=None,
@@ -197,24 +203,27 @@ def main(argv: list[str] | None = None) -> int:
             problem = make_problem(graph, model, buffer_bytes)
             groups = invalid_parts(graph, model, buffer_bytes, args.segmentations)
             total = len(groups)
-            if args.sample and args.sample < total:
-                groups = sorted(random.Random(1).sample(groups, args.sample))
             prices = ValidGroupPrices(problem)
             exists = {g: any(check_group(model, c.first, buffer_bytes).valid
                              and check_group(model, c.second, buffer_bytes).valid
                              for c in cut_space(graph, g, MAX_IDEALS).cuts) for g in groups}
-            optimum = {g: optimal_split(graph, g, prices) for g in groups}
             missed = gnn_missed(graph, groups, buffer_bytes, scheme, args)
+            cut_groups = [g for g in groups if exists[g]]
+            repair_groups = list(groups)
+            if 0 < args.first_cut_sample < len(cut_groups):
+                cut_groups = sorted(random.Random(1).sample(cut_groups, args.first_cut_sample))
+            if 0 < args.repair_sample < len(repair_groups):
+                repair_groups = sorted(random.Random(2).sample(repair_groups, args.repair_sample))
+            optimum = {g: optimal_split(graph, g, prices) for g in repair_groups}
             miss = f"{missed[0]}/{missed[1]}" if missed else "no GNN"
-            print(f"# {net} {scheme}: {total} invalid parts, measured on {len(groups)}, "
-                  f"{sum(exists.values())} with a both-valid cut; GNN called valid: {miss}",
-                  file=sys.stderr, flush=True)
+            print(f"# {net} {scheme}: {total} invalid parts, {sum(exists.values())} with a "
+                  f"both-valid cut; GNN called valid: {miss}", file=sys.stderr, flush=True)
             for label in args.strategies.split(","):
                 try:
-                    row = measure(label, graph, model, problem, groups, exists, optimum, args,
-                                  scheme)
+                    row = measure(label, graph, model, problem, cut_groups, repair_groups,
+                                  optimum, args, scheme)
                 except Exception as err:  # a strategy without its checkpoint: say why
-                    row = Row(label, len(groups), error=str(err).split(";")[0][:120])
+                    row = Row(label, len(repair_groups), error=str(err).split(";")[0][:120])
                 lines.append(fmt_row(net, scheme, row))
                 print(lines[-1], file=sys.stderr, flush=True)
                 records.append({"net": net, "scheme": scheme, "strategy": label,
@@ -224,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "repair_ms": [1000 * s for s in row.repair_s],
                                 "invalid_parts": total, "gnn_called_valid": missed,
                                 "error": row.error})
-    header = ("| net | scheme | strategy | groups | first-cut rate | repair quality (mean) | "
+    header = ("| net | scheme | strategy | repaired groups | first-cut rate | repair quality (mean) | "
               "ms / explanation | ms / repaired group |\n|---|---|---|---|---|---|---|---|")
     print(f"command: {command}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {load0:.1f} at start, "

@@ -15,7 +15,9 @@ The method, for graph classification (``../shared/notes/explainers.md``):
 - **Reward** of a finished S: ``-(CE(f(G_S), y) + 0.01 |E_S| + radius * depth(S)
   + 0.01 ||g(G_S) - g(G)||)``, with f the GNN seen from "invalid" (``InvalidLogit``), y =
   "invalid" (we explain toward "invalid" for every group), depth(S) the largest hop distance
-  from the seed inside S, g the sum of the last-layer embeddings.
+  from the seed inside S, g the sum of the last-layer embeddings. One change: the embedding
+  distance is relative (divided by ||g(G)||): our sum-pooled embeddings have norms in the
+  hundreds, and the absolute term drowned the others.
 - **Training** (:func:`train`, seeded): imitation pretraining on 3-hop neighbourhoods (BFS
   order from the seed), then REINFORCE: for each group a trajectory is sampled, each of its
   prefixes is valued by the mean reward of ``rollouts`` (5) sampled completions, no baseline;
@@ -56,7 +58,7 @@ MAX_NODES = 20
 PPR_STEPS, PPR_ALPHA = 3, 0.85
 HIDDEN = 64
 SIZE_COEF, EMB_COEF, RADIUS_COEF = 0.01, 0.01, 0.05
-EPOCHS, ROLLOUTS, LR = 6, 5, 0.005
+EPOCHS, ROLLOUTS, LR = 5, 5, 0.005
 
 
 class Locator(nn.Module):
@@ -181,7 +183,7 @@ def _depth(gr: _Graph, seed: int, nodes: list[int]) -> int:
 
 
 def reward(model: nn.Module, gr: _Graph, seed: int, nodes: list[int], target: Tensor) -> float:
-    """-(CE(f(G_S), y) + 0.01 |E_S| + radius * depth(S) + 0.01 ||g(G_S) - g(G)||)."""
+    """-(CE(f(G_S), y) + 0.01 |E_S| + radius * depth(S) + 0.01 ||g(G_S) - g(G)|| / ||g(G)||)."""
     idx = torch.tensor(sorted(nodes))
     keep = torch.zeros(gr.n, dtype=torch.bool)
     keep[idx] = True
@@ -196,7 +198,8 @@ def reward(model: nn.Module, gr: _Graph, seed: int, nodes: list[int], target: Te
         ce = F.binary_cross_entropy_with_logits(logit.view(-1), target.view(-1).float())
         g_s = get_embeddings(model, xs, sub_ei, batch)[-1].relu().sum(0)
     return -(float(ce) + SIZE_COEF * int(m.sum()) + RADIUS_COEF * _depth(gr, seed, nodes)
-             + EMB_COEF * float(torch.linalg.vector_norm(g_s - gr.g)))
+             + EMB_COEF * float(torch.linalg.vector_norm(g_s - gr.g)
+                                / torch.linalg.vector_norm(gr.g).clamp(min=1e-6)))
 
 
 def order_mask(gr: _Graph, order: list[int]) -> Tensor:
