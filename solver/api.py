@@ -75,6 +75,11 @@ METHODS: dict[str, MethodInfo] = {
         "exact.astar", "exact",
         "best-first search (A*) over ideals, groups priced only where needed; its bound "
         "holds for the whole problem when stopped"),
+    "hybrid": MethodInfo(
+        "hybrid.method", "exact",
+        "compact CP-SAT model (op positions, edge Booleans, no candidate list) with buffer "
+        "cuts from the --repair explainer, must-separate pairs, a short ls warm start and "
+        "recursive splitting as the fallback; easy graphs (<= 1,000 ideals) go to auto"),
     "rs": MethodInfo(
         "search.methods", "heuristic",
         "the paper's random search: random cut positions (K segments), invalid parts "
@@ -159,6 +164,8 @@ def solve_problem(problem: Problem, limits: Limits, method: str = "auto",
         if repair is not None:
             settings = dataclasses.replace(settings, repair=repair)
         result = solve(problem, limits, deadline=deadline, search=settings.check())
+    elif name == "hybrid":  # its explainer is the searches' --repair
+        result = solve(problem, limits, deadline=deadline, search=search)
     else:
         result = solve(problem, limits, deadline=deadline)
     if result.status == "INFEASIBLE":
