@@ -370,7 +370,8 @@ def test_a_search_killed_mid_run_leaves_no_plan_file(tmp_path: Path) -> None:
 def test_recursive_splitting_past_the_deadline_proposes_no_more_cuts() -> None:
     """Found by bench_limits_large: rs:cost on 5,000 ops ran minutes past --time-limit 60
     inside one plan's repairs (each proposal on a group of hundreds of ops costs seconds).
-    Past the deadline the splitter proposes nothing more and still returns valid groups."""
+    Past the deadline the splitter proposes nothing more and still returns valid groups
+    (greedy runs: fewer groups than ops)."""
     from fuseplan.models.group import check_group
     from fuseplan.models.load import load_graph
     from fuseplan.solver.problem import Limits, make_problem
@@ -394,5 +395,9 @@ def test_recursive_splitting_past_the_deadline_proposes_no_more_cuts() -> None:
     assert calls == []
     assert sum(g.bit_count() for g in split.groups) == graph.num_ops
     assert all(check_group(model, g, 64 * 1024).valid or g.bit_count() == 1 for g in split.groups)
+    assert len(split.groups) < graph.num_ops / 2
+    from fuseplan.models.plan_build import topological_group_order
+
+    assert topological_group_order(graph, list(split.groups)) is not None  # no cycle
     result = solve_net(graph, buffer_bytes="64KB", method="rs:cost", time_limit_s=0.001)
     assert result.status == "FEASIBLE" and result.plan is not None

@@ -17,7 +17,8 @@ separate the ops of a ``--pin`` is never taken. When the proposer has no cut for
 only cuts that split a pin), a source of the group is peeled off instead, which is always a
 cut (the rest is closed under successors, so convex; its parts are repaired one by one).
 Past the search's deadline (without pins) no more cuts are proposed: an invalid group left
-is split into its single ops, so a search on thousands of ops keeps its time budget.
+is split greedily (runs of its ops in topological order, each grown while valid), so a
+search on thousands of ops keeps its time budget.
 Results are memoised by group (bitmask) for the whole search.
 """
 
@@ -105,9 +106,8 @@ class RecursiveSplitter:
             return _join([self.repair(p) for p in parts])
         if self.deadline is not None and self.deadline.expired() and not self.problem.pins:
             # Out of time: one proposal on a group of hundreds of ops can take seconds, so
-            # the rest is repaired op by op (each op is a valid group or an unfusable
-            # singleton), and the search returns within its budget with a valid plan.
-            return _join([self.repair(1 << v) for v in mask_ops(group)])
+            # the rest is repaired greedily, and the search returns within its budget.
+            return self._greedy(group)
         cuts = self._cuts(group)
         halves = [(a, b, self.prices.price(a), self.prices.price(b)) for a, b in cuts]
         both = [(pa + pb, a, b) for a, b, pa, pb in halves if pa is not None and pb is not None]
@@ -141,6 +141,25 @@ class RecursiveSplitter:
             source = next(v for v in mask_ops(group) if self.preds[v] & group == 0)
             out.append((1 << source, group & ~(1 << source)))
         return out
+
+    def _greedy(self, group: int) -> Split:
+        """``group``'s ops in topological order, each run grown while it stays valid (a few
+        group checks per op, no proposals). ``group`` is convex, so every path between two
+        of its ops stays inside it: the runs are convex and their order has no cycle."""
+        splits: list[Split] = []
+        current, current_price = 0, 0
+        for v in mask_ops(group):
+            bit = 1 << v
+            if current:
+                grown = self.prices.price(current | bit)
+                if grown is not None:
+                    current, current_price = current | bit, grown
+                    continue
+                splits.append(Split(current_price, (current,)))
+            single = self.repair(bit)  # a valid op, or an unfusable singleton (0)
+            current, current_price = bit, single.dram_bytes
+        splits.append(Split(current_price, (current,)))
+        return _join(splits)
 
     def _splits_pin(self, a: int, b: int) -> bool:
         return any(pin & a and pin & b for pin in self.problem.pins)
