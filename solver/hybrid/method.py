@@ -216,6 +216,11 @@ class _Hybrid:
             "hints_accepted": stats.hints_accepted,
         })
         proven = stats.proven and safe
+        if not safe:
+            self.details["pruning"] = {"mode": "aggressive", "rule": "hull bound >= "
+                                       "0.8 x buffer (no learned explainer available)",
+                                       "pairs": self.details.get("aggressive_pairs", 0),
+                                       "proven": False}
         status = "OPTIMAL" if proven or (self.best_cost is not None and bound >= self.best_cost) \
             else "FEASIBLE"
         return finish(problem, self.limits, deadline, method="hybrid", status=status,

@@ -53,11 +53,13 @@ class SeparatePairs:
         return pairs
 
 
-def separate_pairs(problem: Problem, deadline: Deadline | None = None) -> SeparatePairs:
+def separate_pairs(problem: Problem, deadline: Deadline | None = None, *,
+                   share: float = 1.0) -> SeparatePairs:
     """The must-separate pairs of ``problem`` (module docstring). Unfusable ops are left
-    out: they are singletons anyway."""
+    out: they are singletons anyway. ``share`` < 1 lists the pairs whose hull's bound
+    reaches that share of the buffer instead: not proven, the aggressive pruning's rule."""
     started = time.perf_counter()
-    model, beta = problem.model, problem.buffer_bytes
+    model, beta = problem.model, int(problem.buffer_bytes * share)
     anc, desc, preds = problem.ancestors, problem.descendants, problem.preds
     fusible = problem.all_ops & ~problem.unfusable
     minimal: list[tuple[int, int]] = []
