@@ -55,3 +55,10 @@ def test_installed_wheel_runs_the_cli(wheel: Path, tmp_path: Path) -> None:
         capture_output=True, text=True, check=True, cwd=tmp_path,
     )
     assert out.stdout.split() == ["True", "True"]
+
+
+def test_wheel_ships_the_validity_checkpoints(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for scheme in ("lbdf", "brr"):
+        for suffix in (".pt", ".json"):
+            assert f"fuseplan/explain/checkpoints/{scheme}{suffix}" in names

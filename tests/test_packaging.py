@@ -75,3 +75,11 @@ def test_version_and_no_traceback_on_user_error() -> None:
         [sys.executable, "-m", "fuseplan", "--version"], capture_output=True, text=True
     )
     assert out.returncode == 0 and out.stdout.strip() == f"fuseplan {__version__}"
+
+
+def test_package_data_carries_the_validity_checkpoints() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'"fuseplan\.explain" = \[[^\]]*"checkpoints/\*\.pt"', text)
+    assert re.search(r'"fuseplan\.explain" = \[[^\]]*"checkpoints/\*\.json"', text)
+    for scheme in ("lbdf", "brr"):
+        assert (ROOT / "explain" / "checkpoints" / f"{scheme}.pt").exists()
