@@ -122,7 +122,9 @@ PARALLEL_MIN_OPS = 60
 # about 250 B a candidate (mask, cost, before, after): stop before memory runs out, counting
 # the candidates of every worker; the set is then incomplete, as if the time limit had struck
 MAX_CANDIDATES = 6_000_000
-CHECK_EVERY = 512  # growth steps between two looks at the clock, the stop and the cap
+# growth steps between two looks at the clock, the stop and the cap: a step may cost a
+# millisecond at large buffers (the model prices big groups), and a look costs a microsecond
+CHECK_EVERY = 128
 _FORKED: dict[str, object] = {}
 
 
@@ -243,12 +245,12 @@ def _grow(
         while stack:
             group, group_anc, group_desc, group_nbr, group_forbid, last = stack.pop()
             steps += 1
-            if steps % CHECK_EVERY == 0:
+            if steps % CHECK_EVERY == 1:  # the first step too: the deadline may have passed
                 new, counted = len(found.masks) - counted, len(found.masks)
                 if watch.should_stop(new):
                     found.complete = False
                     return found
-                if deadline is not None and steps % 16384 == 0:
+                if deadline is not None and steps % 16384 == 1:
                     deadline.report("enumerating candidates", done=len(found.masks),
                                     unit="candidate groups found")
             if max_ops is not None and group.bit_count() >= max_ops:

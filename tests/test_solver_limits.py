@@ -120,10 +120,13 @@ def test_a_stop_while_listing_ideals_gives_the_plan_of_runs(method: str) -> None
 
 
 def test_cpsat_flow_refuses_over_its_cap_within_the_limit() -> None:
+    """It refuses once it has listed more ideals than its cap (0.2 s on an idle machine),
+    not after listing them all. (With a limit shorter than the listing, it answers with
+    the plan of runs instead: see above.)"""
     start = time.perf_counter()
     with pytest.raises(FusePlanError, match="too many for --method cpsat-flow"):
-        solve_net(WIDE, buffer_bytes=128 * 1024, method="cpsat-flow", time_limit_s=1.0)
-    assert time.perf_counter() - start < 1.0 + 5
+        solve_net(WIDE, buffer_bytes=128 * 1024, method="cpsat-flow", time_limit_s=30.0)
+    assert time.perf_counter() - start < 30.0
 
 
 def test_whole_problem_bound_watches_the_deadline() -> None:
