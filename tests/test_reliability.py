@@ -377,7 +377,7 @@ def test_recursive_splitting_past_the_deadline_proposes_no_more_cuts() -> None:
     from fuseplan.solver.problem import Limits, make_problem
     from fuseplan.solver.progress import Deadline
     from fuseplan.solver.search.proposers import make_proposer
-    from fuseplan.solver.search.splitting import RecursiveSplitter
+    from fuseplan.solver.search.splitting import OutOfTime, RecursiveSplitter
 
     graph = load_graph("wide:ops=300,width=8,seed=0")
     model = make_cost_model("lbdf", graph)
@@ -401,3 +401,11 @@ def test_recursive_splitting_past_the_deadline_proposes_no_more_cuts() -> None:
     assert topological_group_order(graph, list(split.groups)) is not None  # no cycle
     result = solve_net(graph, buffer_bytes="64KB", method="rs:cost", time_limit_s=0.001)
     assert result.status == "FEASIBLE" and result.plan is not None
+    # a proposal under way when the deadline passes stops at its next priced group
+    late = Deadline(Limits(time_limit_s=3600))
+    timed = make_proposer(problem, "cost", 0, deadline=late)
+    late.end = time.perf_counter() - 1
+    with pytest.raises(OutOfTime):
+        timed((1 << 40) - 1)
+    split = RecursiveSplitter(problem, timed).repair((1 << graph.num_ops) - 1)  # caught: greedy
+    assert sum(g.bit_count() for g in split.groups) == graph.num_ops

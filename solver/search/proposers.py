@@ -12,13 +12,47 @@ from fuseplan.explain.cuts import cut_space
 from fuseplan.explain.registry import make_strategy
 
 from ..problem import Problem
-from .splitting import MAX_CUTS, CutProposer
+from ..progress import Deadline
+from .splitting import MAX_CUTS, CutProposer, OutOfTime
 
 
-def make_proposer(problem: Problem, repair: str, seed: int, k: int = MAX_CUTS) -> CutProposer:
-    """The cut proposer of strategy ``repair`` (seeded) on ``problem``'s model and buffer."""
+class _DeadlineModel:
+    """The cost model as a strategy sees it, stopping the proposal (:class:`OutOfTime`) at
+    the first group it prices past the deadline: scoring the cuts of a group of hundreds of
+    ops prices thousands of groups."""
+
+    def __init__(self, model, deadline: Deadline) -> None:
+        self._model = model
+        self._deadline = deadline
+
+    def __getattr__(self, name: str):
+        return getattr(self._model, name)
+
+    def _check(self) -> None:
+        if self._deadline.expired():
+            raise OutOfTime
+
+    def buffer_bytes(self, group):
+        self._check()
+        return self._model.buffer_bytes(group)
+
+    def dram_bytes(self, group, buffer_bytes):
+        self._check()
+        return self._model.dram_bytes(group, buffer_bytes)
+
+    def group_cost(self, group, buffer_bytes):
+        self._check()
+        return self._model.group_cost(group, buffer_bytes)
+
+
+def make_proposer(problem: Problem, repair: str, seed: int, k: int = MAX_CUTS,
+                  deadline: Deadline | None = None) -> CutProposer:
+    """The cut proposer of strategy ``repair`` (seeded) on ``problem``'s model and buffer;
+    with a ``deadline`` a proposal still running when it passes raises :class:`OutOfTime`."""
     algorithm = make_strategy(repair, seed=seed)
     model, beta, graph = problem.model, problem.buffer_bytes, problem.graph
+    if deadline is not None and (deadline.end is not None or deadline.limits.stop is not None):
+        model = _DeadlineModel(model, deadline)  # a time limit or Ctrl-C can stop it
 
     def propose(group: int) -> list[tuple[int, int]]:
         space = cut_space(graph, group)

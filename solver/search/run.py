@@ -74,7 +74,7 @@ def run_search(method: str, problem: Problem, limits: Limits, deadline: Deadline
 
     started = time.perf_counter()
     propose = make_proposer(problem, "cost" if method == "greedy" else settings.repair,
-                            limits.seed)
+                            limits.seed, deadline=deadline)
     splitter = RecursiveSplitter(problem, propose, prices=prices, deadline=deadline)
     evaluator: PlanEvaluator | None = None
     if method == "greedy":

@@ -37,6 +37,10 @@ CutProposer = Callable[[int], Sequence[Cut]]  # group mask -> its cuts, best fir
 MAX_CUTS = 3
 
 
+class OutOfTime(Exception):
+    """A cut proposal stopped at the search's deadline (see ``proposers.make_proposer``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Split:
     """A repaired group: its fusible DRAM total and the valid groups it became."""
@@ -108,7 +112,10 @@ class RecursiveSplitter:
             # Out of time: one proposal on a group of hundreds of ops can take seconds, so
             # the rest is repaired greedily, and the search returns within its budget.
             return self._greedy(group)
-        cuts = self._cuts(group)
+        try:
+            cuts = self._cuts(group)
+        except OutOfTime:  # the deadline passed during the proposal
+            return self._greedy(group)
         halves = [(a, b, self.prices.price(a), self.prices.price(b)) for a, b in cuts]
         both = [(pa + pb, a, b) for a, b, pa, pb in halves if pa is not None and pb is not None]
         if both:
