@@ -114,6 +114,9 @@ def nsga2(evaluator: PlanEvaluator, seed: int, evaluations: int | None, deadline
         def _evaluate(self, x, out, *args, **kwargs) -> None:
             rows = []
             for cuts in np.atleast_2d(x):
+                if deadline.expired() and state["best"] is not None:
+                    rows.append((np.inf, np.inf))  # out of time: the rest of the population
+                    continue                       # goes unscored (a repair costs seconds)
                 scored = evaluator.evaluate([int(c) for c in cuts])
                 state["best"] = _keep(state["best"], scored, improved)
                 rows.append((scored.dram_bytes, scored.repairs))
