@@ -36,13 +36,21 @@ def shipped_checkpoint(scheme: str) -> Path:
     """The checkpoint shipped for ``scheme`` (its ``.json``); an error when there is none."""
     path = SHIPPED_DIR / f"{scheme.strip().lower()}.json"
     if not path.exists():
-        shipped = sorted(p.stem for p in SHIPPED_DIR.glob("*.json"))
+        shipped = sorted(p.stem for p in SHIPPED_DIR.glob("*.json") if _is_validity(p))
         raise FusePlanError(
             f"no shipped validity checkpoint for scheme {scheme!r} (shipped: "
             f"{', '.join(shipped) or 'none'}); train one with `fuseplan train --scheme {scheme} "
             f"--out PATH` and pass checkpoint=PATH"
         )
     return path
+
+
+def _is_validity(path: Path) -> bool:
+    """True when ``path`` is the JSON of a validity checkpoint (the folder holds others)."""
+    try:
+        return json.loads(path.read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _paths(path: str | Path) -> tuple[Path, Path]:
