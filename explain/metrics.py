@@ -33,6 +33,6 @@ def scores(prob: np.ndarray, label: np.ndarray, threshold: float = 0.5) -> Score
     tn = int(np.sum(~pred & ~y))
     fp = int(np.sum(pred & ~y))
     fn = int(np.sum(~pred & y))
-    recalls = [r for r, d in ((tp, tp + fn), (tn, tn + fp)) if d for r in [r / d]]
+    recalls = [hit / total for hit, total in ((tp, tp + fn), (tn, tn + fp)) if total]
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
     return Scores(n, float(y.mean()), (tp + tn) / n, float(np.mean(recalls)), f1)

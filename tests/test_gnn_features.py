@@ -96,3 +96,12 @@ def test_importing_explain_imports_no_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_scores() -> None:
+    from fuseplan.explain.metrics import scores
+
+    s = scores(np.array([0.9, 0.1, 0.8, 0.2]), np.array([1, 0, 0, 0]))
+    assert (s.accuracy, s.f1) == (0.75, 2 / 3)
+    assert s.balanced_accuracy == pytest.approx((1 + 2 / 3) / 2)
+    assert scores(np.array([0.9, 0.9]), np.array([1, 1])).balanced_accuracy == 1.0
