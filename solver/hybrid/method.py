@@ -124,6 +124,9 @@ class _Hybrid:
         started = time.perf_counter()
         self.offer(self._greedy(), "greedy")
         self.details["greedy_s"] = round(time.perf_counter() - started, 4)
+        started = time.perf_counter()
+        self._runs()
+        self.details["runs_s"] = round(time.perf_counter() - started, 4)
         self._warm_start()
         stats = RoundStats()
         reason = self._model_loop(stats)
@@ -135,6 +138,16 @@ class _Hybrid:
         from ..search.searches import greedy
 
         return list(greedy(self.splitter.prices, self.splitter.repair).groups)
+
+    def _runs(self) -> None:
+        """A*'s first plan: the best plan of runs of consecutive ops (a shortest path over
+        the prefixes of the topological order; cut short at the deadline)."""
+        from ..exact.astar_prices import GroupPrices, chain_upper_bound
+
+        cost, groups = chain_upper_bound(self.problem, GroupPrices(self.problem),
+                                         self.deadline.expired)
+        if cost is not None and groups:
+            self.offer(list(groups), "runs of consecutive ops")
 
     def _warm_start(self) -> None:
         import time
