@@ -137,7 +137,7 @@ def over_rows(output: Path) -> list[tuple[float, str, str, int, str]]:
     rows = []
     for line in output.read_text().splitlines():
         cells = [c.strip() for c in line.split("|")]
-        if len(cells) > 11 and cells[11] == "OVER":
+        if line.startswith("| ") and len(cells) > 11 and cells[11] == "OVER":
             rows.append((float(cells[1]), cells[2], cells[3], int(cells[5].split()[0]),
                          cells[4]))
     return rows
