@@ -93,11 +93,16 @@ def test_one_finite_score_per_edge_and_seeded(name: str, setup: dict) -> None:
     assert algorithm(setup["model"], setup["group"], BUFFER, space=space).edge_scores == first
 
 
-def test_masks_lie_in_zero_one_for_mask_learners(setup: dict) -> None:
-    for name in ("gnnexplainer", "pgexplainer"):
-        scores = make_strategy(name, **_options(name, setup))(
-            setup["model"], setup["group"], BUFFER).edge_scores
-        assert all(0.0 <= s <= 1.0 for s in scores)
+def test_masks_lie_in_zero_one_and_pgexplainer_ranks_by_its_logits(setup: dict) -> None:
+    scores = make_strategy("gnnexplainer", **_options("gnnexplainer", setup))(
+        setup["model"], setup["group"], BUFFER).edge_scores
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    mask = make_strategy("pgexplainer", read="mask", **_options("pgexplainer", setup))(
+        setup["model"], setup["group"], BUFFER).edge_scores
+    logits = make_strategy("pgexplainer", **_options("pgexplainer", setup))(
+        setup["model"], setup["group"], BUFFER).edge_scores
+    assert all(0.0 <= s <= 1.0 for s in mask)
+    assert torch.allclose(torch.sigmoid(torch.tensor(logits)), torch.tensor(mask), atol=1e-6)
 
 
 @pytest.mark.parametrize(("name", "key"), [("pgexplainer", "pg"), ("rgexplainer", "rg")])
@@ -198,3 +203,21 @@ def test_cost_and_help_import_no_torch() -> None:
     help_code = ("import sys; from fuseplan.solver.cli import main\ntry: main(['--help'])\n"
                  "except SystemExit: pass\nassert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", help_code], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+@pytest.mark.parametrize("name", ["pgexplainer", "rgexplainer"])
+def test_shipped_explainer_checkpoints_fit_the_shipped_gnn(name: str, scheme: str) -> None:
+    from fuseplan.explain.checkpoint import SHIPPED_DIR
+
+    if not (SHIPPED_DIR / f"{scheme}.json").exists() or \
+            not (SHIPPED_DIR / f"{name}-{scheme}.json").exists():
+        pytest.skip(f"no shipped {name} or GNN checkpoint for {scheme}")
+    meta = json.loads((SHIPPED_DIR / f"{name}-{scheme}.json").read_text())
+    gnn = json.loads((SHIPPED_DIR / f"{scheme}.json").read_text())
+    assert meta["gnn_weights_sha256"] == gnn["weights_sha256"]
+    assert (SHIPPED_DIR / meta["weights_file"]).stat().st_size < 1_000_000  # small, ships
+    model = make_cost_model(scheme, build("resnet18"))
+    group = sum(1 << v for v in range(5, 20))
+    scores = make_strategy(name)(model, group, BUFFER).edge_scores
+    assert len(scores) == len(cut_space(model.graph, group).edges)
