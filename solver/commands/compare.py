@@ -22,7 +22,7 @@ from ._hw import add_hw_arguments, resolve_hw
 
 NAME = "compare"
 HELP = "run exact, hybrid and the searches on one net and compare their plans"
-BEST_REPAIR = "cost"  # the only explainer available when this was written (docs/hybrid.md)
+BEST_REPAIR = "cost"  # best first-cut rate in benchmarks/results/rectify_rates_*.md (docs/hybrid.md)
 DEFAULT_METHODS = ("exact", "hybrid", "greedy",
                    "rs:random", f"rs:{BEST_REPAIR}", "ls:random", f"ls:{BEST_REPAIR}",
                    "nsga2:random", f"nsga2:{BEST_REPAIR}")
