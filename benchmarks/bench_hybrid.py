@@ -145,6 +145,48 @@ def easy(repeat: int) -> None:
           f"({100 * (h - a) / a:+.1f} %); allowed max(10 %, 0.2 s) = {max(0.1 * a, 0.2):.2f} s")
 
 
+def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
+    """Anytime panels: each method's best plan (step line) and final bound (dashed) against
+    seconds from process start, relative to the best known of the instance."""
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    cols = 4
+    rows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
+    colours = {"auto": "tab:blue", "astar": "tab:green", "cpsat-partition": "tab:red",
+               "hybrid": "tab:orange"}
+    for ax, key in zip(axes.flat, keys):
+        mine = [r for r in runs if (r.net, r.scheme, r.buffer_kb) == key and r.fusible]
+        best = min(r.fusible for r in mine)
+        for r in mine:
+            colour = colours.get(r.method, "black")
+            points = [(t, b) for t, b in r.curve if b >= r.fusible] or [(r.wall_s, r.fusible)]
+            xs = [max(0.1, t) for t, _ in points] + [r.wall_s]
+            ys = [b / best for _, b in points] + [r.fusible / best]
+            ax.step(xs, ys, where="post", color=colour, label=r.method)
+            if r.bound:
+                ax.axhline(r.bound / best, color=colour, linestyle="dashed", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_ylim(0.2, 1.6)
+        ax.set_title(f"{key[0].split(',seed')[0]} {key[1].upper()} {key[2]} KB", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.supxlabel("seconds from process start (log)")
+    fig.supylabel("fusible DRAM / best known (dashed: bound)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def main() -> int:
     from instances import CELL_INSTANCES, WIDE_INSTANCES
 
@@ -158,6 +200,8 @@ def main() -> int:
     parser.add_argument("--buffers", default="128,512", help="wide part, KB")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, help="append every run as a JSON line")
+    parser.add_argument("--plot", type=Path, help="with --reprint: one anytime panel per "
+                        "instance (plan and bound against time, every method) into this PNG")
     parser.add_argument("--reprint", type=Path, nargs="+", help="print the tables of --out "
                         "files again (the last run of a method on an instance counts)")
     args = parser.parse_args()
@@ -173,6 +217,8 @@ def main() -> int:
         keys = list(dict.fromkeys((r.net, r.scheme, r.buffer_kb) for r in runs))
         for key in keys:
             table([r for r in runs if (r.net, r.scheme, r.buffer_kb) == key])
+        if args.plot:
+            plot(runs, keys, args.plot)
         return 0
     if args.part == "easy":
         easy(args.repeat)
