@@ -14,6 +14,7 @@ file. torch is imported only when weights are read or written.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -69,8 +70,10 @@ def save_checkpoint(model: ValidityGNN, path: str | Path, meta: dict[str, Any]) 
 
     json_path, pt_path = _paths(path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()  # not a file name: torch.save would record it inside the archive
+    torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, buffer)
     tmp = pt_path.with_name(pt_path.name + f".{os.getpid()}.tmp")
-    torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, tmp)
+    tmp.write_bytes(buffer.getvalue())
     os.replace(tmp, pt_path)
     record = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "feature_version": FEATURE_VERSION, "in_features": NUM_FEATURES,

@@ -80,6 +80,9 @@ def test_checkpoint_round_trip(tmp_path) -> None:
     path = save_checkpoint(model, tmp_path / "ck", meta)
     assert path.name == "ck.json" and (tmp_path / "ck.pt").exists()
     assert (tmp_path / "ck.pt").stat().st_size < 2_000_000
+    # the same weights give the same bytes, whatever the file is called
+    save_checkpoint(model, tmp_path / "other", meta)
+    assert (tmp_path / "other.pt").read_bytes() == (tmp_path / "ck.pt").read_bytes()
     loaded, record = load_checkpoint(tmp_path / "ck", "lbdf")
     assert record["seed"] == 1
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
