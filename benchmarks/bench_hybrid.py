@@ -11,6 +11,8 @@ Parts (``--part``):
   inception_v3 LBDF 1-2 MB, inception_v3 BRR 512 KB-2 MB);
 * ``wide``: the frozen wide and cell instances (``benchmarks/instances.py``) at 128 and
   512 KB, both schemes (``--instances`` picks a subset by label);
+* ``pruning``: safe vs aggressive pruning (hybrid, no hand-over) where auto proves the
+  optimum (GoogLeNet 128/256 KB, Inception-v3 128 KB, LBDF; GoogLeNet BRR 128 KB);
 * ``easy``: mobilenet_v2 at 128 KB, auto vs hybrid, median of ``--repeat`` runs (the
   hand-over must cost no more than max(10 %, 0.2 s)).
 
@@ -187,11 +189,39 @@ def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
     plt.close(fig)
 
 
+PRUNING_CASES = (("googlenet", "lbdf", 128), ("googlenet", "lbdf", 256),
+                 ("inception_v3", "lbdf", 128), ("googlenet", "brr", 128))
+
+
+def pruning(time_limit: float) -> None:
+    """Safe vs aggressive pruning (in this process) where auto proves the optimum."""
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.exact import auto
+    from fuseplan.solver.hybrid.method import HybridSettings
+    from fuseplan.solver.hybrid.method import solve as hybrid
+    from fuseplan.solver.problem import Limits, make_problem
+
+    print(f"\n### safe vs aggressive pruning, hybrid {time_limit:g} s, no hand-over "
+          f"(load {os.getloadavg()[0]:.2f})")
+    for net, scheme, kb in PRUNING_CASES:
+        graph = load_graph(net)
+        problem = make_problem(graph, make_cost_model(scheme, graph, 1), kb * 1024)
+        best = auto.solve(problem, Limits(time_limit_s=60))
+        line = [f"{net} {scheme} {kb} KB: optimum {best.objective_bytes:,} ({best.status})"]
+        for prune in ("safe", "aggressive"):
+            result = hybrid(problem, Limits(time_limit_s=time_limit),
+                            settings=HybridSettings(handover=False, prune=prune))
+            over = 100 * (result.objective_bytes - best.objective_bytes) / best.objective_bytes
+            line.append(f"{prune} {result.objective_bytes:,} {result.status} (+{over:.2f} %)")
+        print("; ".join(line), flush=True)
+
+
 def main() -> int:
     from instances import CELL_INSTANCES, WIDE_INSTANCES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("zoo", "wide", "easy"), default="wide")
+    parser.add_argument("--part", choices=("zoo", "wide", "easy", "pruning"), default="wide")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seeds", type=int, default=1, help="hybrid seeds (issue: 5 on hard)")
@@ -222,6 +252,9 @@ def main() -> int:
         return 0
     if args.part == "easy":
         easy(args.repeat)
+        return 0
+    if args.part == "pruning":
+        pruning(args.time_limit)
         return 0
     if args.part == "zoo":
         cases = list(ZOO_CASES)
