@@ -399,7 +399,10 @@ def test_recursive_splitting_past_the_deadline_proposes_no_more_cuts() -> None:
     from fuseplan.models.plan_build import topological_group_order
 
     assert topological_group_order(graph, list(split.groups)) is not None  # no cycle
-    result = solve_net(graph, buffer_bytes="64KB", method="rs:cost", time_limit_s=0.001)
+    from fuseplan.solver.search.run import SearchSettings
+
+    result = solve_net(graph, buffer_bytes="64KB", method="rs:cost", time_limit_s=0.001,
+                       search=SearchSettings(reference_time_s=0.0))
     assert result.status == "FEASIBLE" and result.plan is not None
     # a proposal under way when the deadline passes stops at its next priced group
     late = Deadline(Limits(time_limit_s=3600))
