@@ -95,5 +95,8 @@ def test_auto_on_a_wide_net_quotes_a_real_gap(capsys) -> None:
     assert main(["solve", "wide:ops=200,width=8,seed=0", "--buffer", "256KB", "--quiet",
                  "--time-limit", "3"]) == 0
     out = capsys.readouterr().out
-    assert "method: astar (auto: more than 60,000 ideals" in out
+    # on a loaded machine the 3 s can run out while the ideals are still being counted:
+    # auto then runs A* all the same, and says so
+    assert ("method: astar (auto: more than 60,000 ideals" in out
+            or "method: astar (auto: stopped while counting ideals" in out)
     assert "proven within" in out  # a bound over the whole problem, not over found candidates
