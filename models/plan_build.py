@@ -16,7 +16,8 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .cost.base import CostModel, GroupCost, mask_ops
+from .cost.base import CostModel, GroupCost
+from .group import mask_ops
 from .cost.common import lower_bound_bytes, unfused_cost
 from .errors import FusePlanError
 from .graph import Graph

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .cost.base import CostModel, as_mask
+from .cost.base import CostModel
+from .group import as_mask
 from .cost.common import lower_bound_bytes
 from .group import check_group
 from .errors import FusePlanError

@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from fuseplan.models.cost.base import mask_ops
+from fuseplan.models.group import mask_ops
 
 from .problem import Problem
 from .progress import Deadline

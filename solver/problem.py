@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
-from fuseplan.models.cost.base import CostModel, mask_ops
+from fuseplan.models.cost.base import CostModel
+from fuseplan.models.group import mask_ops
 from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph
 from fuseplan.models.group import graph_masks, hull_in

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from fuseplan.models.cost.base import mask_ops
+from fuseplan.models.group import mask_ops
 
 from .problem import Problem
 

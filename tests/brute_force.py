@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 
 import networkx as nx
 
-from fuseplan.models.cost.base import GroupCost, as_mask, mask_ops
+from fuseplan.models.cost.base import GroupCost
+from fuseplan.models.group import as_mask, mask_ops
 from fuseplan.models.graph import Graph, GraphBuilder
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fuseplan.models.cost.base import GroupCost, as_mask
+from fuseplan.models.cost.base import GroupCost
+from fuseplan.models.group import as_mask
 from fuseplan.models.cost.common import group_tensors
 from fuseplan.models.graph import Graph, GraphBuilder
 

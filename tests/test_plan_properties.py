@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuseplan.models.cost import make_cost_model
-from fuseplan.models.cost.base import CostModel, mask_ops
+from fuseplan.models.cost.base import CostModel
+from fuseplan.models.group import mask_ops
 from fuseplan.models.group import is_weakly_connected
 from fuseplan.models.graph import Graph, GraphBuilder
 from fuseplan.models.lattice import enumerate_ideals

@@ -8,7 +8,7 @@ import pytest
 
 from brute_force import ToyModel, brute_force_optimum, random_dag, two_cycle_graph
 from fuseplan.models.cost import make_cost_model
-from fuseplan.models.cost.base import as_mask, mask_ops
+from fuseplan.models.group import as_mask, mask_ops
 from fuseplan.models.lattice import enumerate_ideals
 from fuseplan.models.validate import check_plan
 from fuseplan.models.zoo import build

@@ -7,7 +7,7 @@ import pytest
 
 from brute_force import brute_force_optimum, random_dag
 from fuseplan.models.cost import make_cost_model
-from fuseplan.models.cost.base import as_mask
+from fuseplan.models.group import as_mask
 from fuseplan.models.validate import check_plan
 from fuseplan.solver.bounds import whole_problem_bound
 from fuseplan.solver.candidates import CandidateSet, enumerate_candidates

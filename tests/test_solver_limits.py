@@ -228,7 +228,7 @@ def test_spine_cuts_match_networkx_min_cut(net: str) -> None:
     gives networkx's minimum cut on every region."""
     import networkx as nx
 
-    from fuseplan.models.cost.base import mask_ops
+    from fuseplan.models.group import mask_ops
     from fuseplan.solver.bounds import Estimate
 
     problem = _problem(net, 128)

@@ -39,10 +39,10 @@ from collections.abc import Callable
 
 from ..errors import FusePlanError
 from ..graph import Graph
+from ..group import as_mask, is_convex, is_weakly_connected, mask_ops  # re-exported
 from .barrier import with_barriers
-from .base import BufferBreakdown, CostModel, GroupCost, TensorRows, as_mask, mask_ops
+from .base import BufferBreakdown, CostModel, GroupCost, TensorRows
 from .brr import BrrModel
-from ..group import is_convex, is_weakly_connected  # re-exported: defined in models/group.py
 from .common import check_bytes_per_element, lower_bound_bytes, unfused_cost
 from .lbdf import LbdfModel
 

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..graph import Graph
-from .base import CostModel, GroupCost, as_mask
+from ..group import as_mask
+from .base import CostModel, GroupCost
 
 # The F_beta of any group that holds a barrier: above every buffer (2^62 B = 4 EiB).
 BARRIER_BYTES = 1 << 62

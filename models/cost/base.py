@@ -1,7 +1,7 @@
 """The cost-model interface every solver talks to.
 
 A cost model is bound to a graph and the bytes per element. Groups are sets of op ids,
-passed as bitmasks (bit i = op id i; see :func:`as_mask`) because searches evaluate millions
+passed as bitmasks (bit i = op id i; see ``models/group.as_mask``) because searches evaluate millions
 of them. Solvers never branch on a model's name: LBDF, BRR and a user's own model all
 implement :class:`CostModel`.
 
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from ..graph import Graph
-from ..group import as_mask, mask_ops  # re-exported: defined in models/group.py
 
 WeightMode = Literal["resident", "streamed"]
 

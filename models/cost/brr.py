@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..graph import Graph
-from .base import BufferBreakdown, GroupCost, TensorRows, WeightMode, mask_ops
+from ..group import mask_ops
+from .base import BufferBreakdown, GroupCost, TensorRows, WeightMode
 from .brr_fast import BrrFast, Compact, least_dram
 from .brr_profile import BrrProfile, ProfileData, Tiling, best_tiling, build_profile
 from .common import check_bytes_per_element, checked_mask

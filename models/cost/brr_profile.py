@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import WeightMode, mask_ops
+from ..group import mask_ops
+from .base import WeightMode
 from .tables import GraphTables
 
 

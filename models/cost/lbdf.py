@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..graph import Graph
-from .base import BufferBreakdown, GroupCost, TensorRows, mask_ops
+from ..group import mask_ops
+from .base import BufferBreakdown, GroupCost, TensorRows
 from .common import check_bytes_per_element, checked_mask, group_tensors
 from .tables import GraphTables, chunk_table, tables_for
 

@@ -31,7 +31,7 @@ import heapq
 import time
 from dataclasses import dataclass, field
 
-from fuseplan.models.cost.base import mask_ops
+from fuseplan.models.group import mask_ops
 
 from ..bounds import Estimate
 from ..problem import Limits, Problem

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fuseplan.models.cost.base import mask_ops
+from fuseplan.models.group import mask_ops
 
 from ..candidates import CandidateSet
 from ..problem import Problem
