@@ -107,13 +107,10 @@ def graph_masks(graph: Graph) -> GraphTables:
 
 
 # ----- structure predicates over per-op masks -----
-def connected_in(mask: int, nbr: Sequence[int]) -> bool:
-    """True when the ops of ``mask`` are one piece over the neighbour masks ``nbr`` (an empty
-    set is not)."""
-    if mask == 0:
-        return False
-    reached = mask & -mask
-    frontier = reached
+def reach_in(start: int, mask: int, nbr: Sequence[int]) -> int:
+    """The ops of ``mask`` reachable from the ops of ``start`` over the neighbour masks
+    ``nbr``, moving inside ``mask`` only (``start`` included)."""
+    reached = frontier = start
     while frontier:
         grow = 0
         while frontier:
@@ -122,7 +119,13 @@ def connected_in(mask: int, nbr: Sequence[int]) -> bool:
             frontier ^= low
         frontier = grow & mask & ~reached
         reached |= frontier
-    return reached == mask
+    return reached
+
+
+def connected_in(mask: int, nbr: Sequence[int]) -> bool:
+    """True when the ops of ``mask`` are one piece over the neighbour masks ``nbr`` (an empty
+    set is not)."""
+    return mask != 0 and reach_in(mask & -mask, mask, nbr) == mask
 
 
 def components_in(mask: int, nbr: Sequence[int]) -> list[int]:
@@ -130,18 +133,9 @@ def components_in(mask: int, nbr: Sequence[int]) -> list[int]:
     parts = []
     rest = mask
     while rest:
-        reached = rest & -rest
-        frontier = reached
-        while frontier:
-            grow = 0
-            while frontier:
-                low = frontier & -frontier
-                grow |= nbr[low.bit_length() - 1]
-                frontier ^= low
-            frontier = grow & rest & ~reached
-            reached |= frontier
-        parts.append(reached)
-        rest &= ~reached
+        part = reach_in(rest & -rest, rest, nbr)
+        parts.append(part)
+        rest &= ~part
     return parts
 
 
