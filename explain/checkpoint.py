@@ -54,13 +54,14 @@ def _is_validity(path: Path) -> bool:
         return False
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """The JSON and weights files of a checkpoint named by either (or by their stem)."""
     p = Path(path)
     stem = p.with_suffix("") if p.suffix in (".json", ".pt") else p
     return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".pt")
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -68,7 +69,7 @@ def save_checkpoint(model: ValidityGNN, path: str | Path, meta: dict[str, Any]) 
     """Writes ``model``'s weights and ``meta`` plus the format fields; returns the JSON path."""
     import torch
 
-    json_path, pt_path = _paths(path)
+    json_path, pt_path = checkpoint_paths(path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()  # not a file name: torch.save would record it inside the archive
     torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, buffer)
@@ -77,7 +78,7 @@ def save_checkpoint(model: ValidityGNN, path: str | Path, meta: dict[str, Any]) 
     os.replace(tmp, pt_path)
     record = {"format": FORMAT, "format_version": FORMAT_VERSION,
               "feature_version": FEATURE_VERSION, "in_features": NUM_FEATURES,
-              **meta, "weights_file": pt_path.name, "weights_sha256": _sha256(pt_path)}
+              **meta, "weights_file": pt_path.name, "weights_sha256": file_sha256(pt_path)}
     tmp_json = json_path.with_name(json_path.name + f".{os.getpid()}.tmp")
     tmp_json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     os.replace(tmp_json, json_path)
@@ -86,7 +87,7 @@ def save_checkpoint(model: ValidityGNN, path: str | Path, meta: dict[str, Any]) 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
     """The JSON record of a checkpoint, checked for format (not yet for fit)."""
-    json_path, _ = _paths(path)
+    json_path, _ = checkpoint_paths(path)
     try:
         meta = json.loads(json_path.read_text())
     except FileNotFoundError:
@@ -130,11 +131,11 @@ def load_checkpoint(path: str | Path, scheme: str) -> tuple[ValidityGNN, dict[st
     from .gnn import ValidityGNN
 
     meta = read_meta(path)
-    json_path, pt_path = _paths(path)
+    json_path, pt_path = checkpoint_paths(path)
     check_fit(meta, scheme, json_path)
     corrupt = f"checkpoint weights {pt_path} are corrupt; retrain with `fuseplan train`"
     try:
-        if _sha256(pt_path) != meta.get("weights_sha256"):
+        if file_sha256(pt_path) != meta.get("weights_sha256"):
             raise FusePlanError(corrupt + " (SHA-256 differs from its JSON)")
         state = torch.load(pt_path, weights_only=True, map_location="cpu")
         model = ValidityGNN(int(meta["in_features"]), int(meta["hidden"]), int(meta["layers"]))

@@ -49,7 +49,9 @@ def load_predictor(scheme: str = "lbdf",
     return _MODELS[key]
 
 
-def _table(graph: Graph, bpe: int) -> OpTable:
+def cached_op_table(graph: Graph, bpe: int) -> OpTable:
+    """``op_table(graph, bpe)``, kept while the graph lives (keyed by identity, dropped when
+    the graph is collected)."""
     key = (id(graph), bpe)
     hit = _TABLES.get(key)
     if hit is not None and hit[0]() is graph:
@@ -91,6 +93,6 @@ def predict_validity(graph: Graph, groups: Sequence[Group], buffer_bytes: int | 
         buffers = np.broadcast_to(np.asarray(buffer_bytes, dtype=np.int64), (len(ops),))
     except (ValueError, TypeError):
         raise FusePlanError("buffer_bytes must be one size or one size per group") from None
-    table = _table(graph, bytes_per_element)
+    table = cached_op_table(graph, bytes_per_element)
     bank = GroupBank.from_groups([table], [0] * len(ops), ops, [bytes_per_element] * len(ops))
     return predict_bank(model, bank, np.arange(len(ops)), buffers, batch_size)

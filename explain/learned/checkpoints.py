@@ -14,7 +14,6 @@ corrupt file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shlex
@@ -25,7 +24,7 @@ import torch
 
 from fuseplan.models.errors import FusePlanError
 
-from ..checkpoint import SHIPPED_DIR
+from ..checkpoint import SHIPPED_DIR, checkpoint_paths, file_sha256
 
 FORMAT = "fuseplan-explainer"
 FORMAT_VERSION = 1
@@ -33,16 +32,6 @@ FORMAT_VERSION = 1
 
 def shipped_path(algorithm: str, scheme: str) -> Path:
     return SHIPPED_DIR / f"{algorithm}-{scheme}.json"
-
-
-def _paths(path: str | Path) -> tuple[Path, Path]:
-    p = Path(path)
-    stem = p.with_suffix("") if p.suffix in (".json", ".pt") else p
-    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".pt")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def retrain_hint(algorithm: str, scheme: str) -> str:
@@ -53,13 +42,13 @@ def retrain_hint(algorithm: str, scheme: str) -> str:
 def save_explainer(state: dict[str, torch.Tensor], path: str | Path,
                    meta: dict[str, Any]) -> Path:
     """Writes ``state`` and ``meta`` (with the format fields); returns the JSON path."""
-    json_path, pt_path = _paths(path)
+    json_path, pt_path = checkpoint_paths(path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = pt_path.with_name(pt_path.name + f".{os.getpid()}.tmp")
     torch.save({k: v.detach().clone() for k, v in state.items()}, tmp)
     os.replace(tmp, pt_path)
     record = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta,
-              "weights_file": pt_path.name, "weights_sha256": _sha256(pt_path)}
+              "weights_file": pt_path.name, "weights_sha256": file_sha256(pt_path)}
     tmp_json = json_path.with_name(json_path.name + f".{os.getpid()}.tmp")
     tmp_json.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     os.replace(tmp_json, json_path)
@@ -76,7 +65,7 @@ def load_explainer(path: str | Path | None, algorithm: str, scheme: str,
         if not path.exists():
             raise FusePlanError(f"no shipped {algorithm} checkpoint for scheme {scheme!r}; "
                                 f"{hint}")
-    json_path, pt_path = _paths(path)
+    json_path, pt_path = checkpoint_paths(path)
     try:
         meta = json.loads(json_path.read_text())
     except FileNotFoundError:
@@ -102,7 +91,7 @@ def load_explainer(path: str | Path | None, algorithm: str, scheme: str,
             f"(weights {str(meta.get('gnn_weights_sha256'))[:12]}, the GNN loaded is "
             f"{str(gnn_sha)[:12]}); {hint}")
     try:
-        if _sha256(pt_path) != meta.get("weights_sha256"):
+        if file_sha256(pt_path) != meta.get("weights_sha256"):
             raise FusePlanError(f"explainer weights {pt_path} are corrupt (SHA-256 differs "
                                 f"from its JSON); {hint}")
         state = torch.load(pt_path, weights_only=True, map_location="cpu")

@@ -23,8 +23,8 @@ from fuseplan.models.errors import FusePlanError
 from fuseplan.models.graph import Graph
 
 from ..cuts import CutSpace
-from ..features import OpTable, group_graph, op_table, with_buffer
-from ..predict import load_predictor
+from ..features import group_graph, with_buffer
+from ..predict import cached_op_table, load_predictor
 from ..strategies import RepairAlgorithm
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,24 +66,11 @@ class GroupTensors:
         return torch.zeros(self.x.size(0), dtype=torch.long)
 
 
-_TABLES: dict[tuple[int, int], tuple[weakref.ref[Graph], OpTable]] = {}
-
-
-def _table(graph: Graph, bpe: int) -> OpTable:
-    key = (id(graph), bpe)
-    hit = _TABLES.get(key)
-    if hit is not None and hit[0]() is graph:
-        return hit[1]
-    table = op_table(graph, bpe)
-    _TABLES[key] = (weakref.ref(graph, lambda _r, k=key: _TABLES.pop(k, None)), table)
-    return table
-
-
 def group_tensors(graph: Graph, bytes_per_element: int, space: CutSpace,
                   buffer_bytes: int) -> GroupTensors:
     """``space.group`` as tensors at ``buffer_bytes`` (features of ``explain/features.py``)."""
     ops = [v for v in range(graph.num_ops) if space.group >> v & 1]
-    gg = group_graph(_table(graph, bytes_per_element), ops)
+    gg = group_graph(cached_op_table(graph, bytes_per_element), ops)
     n = gg.x.shape[0]
     x = with_buffer(gg.x.copy(), gg.ratio_bytes, np.full(n, float(buffer_bytes)),
                     np.full(n, float(bytes_per_element)))
