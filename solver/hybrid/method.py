@@ -98,7 +98,8 @@ class _Hybrid:
         self.problem, self.limits, self.deadline, self.settings = (
             problem, limits, deadline, settings)
         self.splitter = RecursiveSplitter(
-            problem, make_proposer(problem, settings.repair, limits.seed))
+            problem, make_proposer(problem, settings.repair, limits.seed, deadline=deadline),
+            deadline=deadline)
         self.rank = make_ranker(problem, settings.repair, limits.seed)
         self.best: list[int] = []
         self.best_cost: int | None = None
@@ -119,7 +120,6 @@ class _Hybrid:
     def run(self) -> SolveResult:
         import time
 
-        problem, deadline = self.problem, self.deadline
         # fallback plan, then the warm start
         started = time.perf_counter()
         self.offer(self._greedy(), "greedy")
