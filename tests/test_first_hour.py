@@ -217,9 +217,13 @@ def test_solve_prints_progress_lines_into_a_pipe() -> None:
     import sys
 
     env = {**os.environ, "FUSEPLAN_PROGRESS_EVERY": "0.2"}
+    # a run that lasts a few seconds on any machine (a quick one can finish before the first
+    # line): the searches' reference solve is off, so the 3 s are the search's
     out = subprocess.run(
-        [sys.executable, "-m", "fuseplan", "solve", "mobilenet_v2", "--buffer", "1MB"],
-        capture_output=True, text=True, env=env, timeout=300)  # about a second of solving
+        [sys.executable, "-m", "fuseplan", "solve", "mobilenet_v2", "--buffer", "1MB",
+         "--method", "rs:random", "--evaluations", "1000000", "--time-limit", "3",
+         "--reference-time", "0"],
+        capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr
     lines = [line for line in out.stderr.splitlines() if line.startswith("fuseplan: ")]
     assert lines and all("s elapsed" in line and "best plan" in line for line in lines)
