@@ -256,13 +256,21 @@ class _Importer:
             ops.append(_Pending(i, self.m.names[i], node.output[0], spec, []))
         return ops
 
-    def _fold_batch_norms(self, ops: list[_Pending]) -> list[_Pending]:
+    def _fold_context(
+        self, ops: list[_Pending]
+    ) -> tuple[dict[str, _Pending], set[str], dict[str, int]]:
+        """What a fold looks up: the op producing each tensor, the network outputs, and how
+        many ops read each tensor."""
         by_output = {p.output: p for p in ops}
         outputs = {self._resolve(o) for o in self.m.outputs}
         readers: dict[str, int] = {}
         for p in ops:
             for x in set(p.spec.data_inputs):
                 readers[x] = readers.get(x, 0) + 1
+        return by_output, outputs, readers
+
+    def _fold_batch_norms(self, ops: list[_Pending]) -> list[_Pending]:
+        by_output, outputs, readers = self._fold_context(ops)
         kept: list[_Pending] = []
         for p in ops:
             src = p.spec.data_inputs[0]
@@ -286,12 +294,7 @@ class _Importer:
     def _fold_matmul_biases(self, ops: list[_Pending]) -> list[_Pending]:
         """A channels-last MatMul's bias Add (a constant of C' channels, the MatMul's only
         reader) joins the MatMul, as a Gemm holds its bias."""
-        by_output = {p.output: p for p in ops}
-        outputs = {self._resolve(o) for o in self.m.outputs}
-        readers: dict[str, int] = {}
-        for p in ops:
-            for x in set(p.spec.data_inputs):
-                readers[x] = readers.get(x, 0) + 1
+        by_output, outputs, readers = self._fold_context(ops)
         kept: list[_Pending] = []
         for p in ops:
             src = p.spec.data_inputs[0]
