@@ -21,14 +21,14 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FUSEPLAN = [sys.executable, "-m", "fuseplan"]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from process_run import measure  # noqa: E402
 BUFFERS_KB = (128, 256, 512, 1024, 2048)
 SCHEMES = ("lbdf", "brr")
 HARD_NETS = ("googlenet", "inception_v3", "densenet121")
@@ -53,33 +53,12 @@ class Run:
 
 def run_solve(net: str, buffer_kb: int, scheme: str, extra: list[str], timeout_s: float) -> Run:
     """One `fuseplan solve ... --json` process: wall time, its own peak RSS (wait4), its plan."""
-    import threading
-
     args = ["solve", net, "--buffer", f"{buffer_kb}KB", "--scheme", scheme, "--json", *extra]
     command = shlex.join(["fuseplan", *args])
-    start = time.perf_counter()
-    proc = subprocess.Popen([*FUSEPLAN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=ROOT, text=True)
-    chunks: dict[str, str] = {}
-    readers = [
-        threading.Thread(target=lambda name, pipe: chunks.__setitem__(name, pipe.read()),
-                         args=(name, pipe), daemon=True)
-        for name, pipe in (("out", proc.stdout), ("err", proc.stderr))
-    ]
-    for r in readers:
-        r.start()
-    timer = threading.Timer(timeout_s, proc.kill)
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    timer.cancel()
-    wall = time.perf_counter() - start
-    for r in readers:
-        r.join()
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    err = chunks.get("err", "").strip()
-    data = json.loads(chunks["out"]) if code == 0 else None
-    return Run(command, code, wall, usage.ru_maxrss / 1024, data,
+    code, wall, peak_mb, out, err_text = measure([*FUSEPLAN, *args], timeout_s, cwd=ROOT)
+    err = err_text.strip()
+    data = json.loads(out) if code == 0 else None
+    return Run(command, code, wall, peak_mb, data,
                "killed at timeout" if code == -9 else (err.splitlines()[-1] if err else ""))
 
 

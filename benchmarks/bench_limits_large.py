@@ -19,14 +19,13 @@ import json
 import os
 import platform
 import shlex
-import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from process_run import measure  # noqa: E402
 PY = sys.executable
 WIDE = dict(ops=5000, width=8, seed=0, res=224, channels=32)
 IMPORT_S, IMPORT_MB, PEAK_MB = 30.0, 2048.0, 8192.0
@@ -46,30 +45,9 @@ class Row:
     ok: bool
 
 
-def measure(argv: list[str], timeout_s: float) -> tuple[int, float, float, str, str]:
-    """(exit code, wall s, peak RSS MB, stdout, stderr) of one process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True)
-    chunks: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda n, p: chunks.__setitem__(n, p.read()), args=(n, p),
-                                daemon=True) for n, p in (("out", proc.stdout), ("err", proc.stderr))]
-    for r in readers:
-        r.start()
-    timer = threading.Timer(timeout_s, proc.kill)
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    timer.cancel()
-    wall = time.perf_counter() - start
-    for r in readers:
-        r.join()
-    code = os.waitstatus_to_exitcode(status)
-    proc.returncode = code
-    return code, wall, usage.ru_maxrss / 1024, chunks.get("out", ""), chunks.get("err", "")
-
-
 def row(what: str, argv: list[str], timeout_s: float, target_s: float, target_mb: float,
         note_of=lambda out: "") -> Row:
-    code, wall, peak, out, err = measure(argv, timeout_s)
+    code, wall, peak, out, err = measure(argv, timeout_s, cwd=ROOT)
     shown = shlex.join(["fuseplan" if a.endswith("fuseplan") else a for a in argv[2:]]
                        if argv[:2] == [PY, "-m"] else argv)
     note = note_of(out) if code == 0 else (err.strip().splitlines() or ["no message"])[-1][:160]
