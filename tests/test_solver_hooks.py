@@ -134,3 +134,26 @@ def test_an_unsafe_constraint_never_gives_optimal(seed: int) -> None:
     run = solve_cpsat_partition(problem, Limits(), extra=without_the_optimum)
     assert run.result.status == "FEASIBLE" and run.result.objective_bytes >= expected
     assert big not in run.result.groups
+
+
+def test_the_model_build_watches_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deadline that strikes after the cover lists are made stops the CP-SAT model build
+    (None: the caller keeps its start plan) instead of adding every constraint first."""
+    import threading
+
+    from fuseplan.solver.exact import cpsat_partition_model
+    from fuseplan.solver.progress import Deadline
+
+    problem, _, _ = _instance(11)
+    cands = enumerate_candidates(problem)
+    assert build_cpsat_partition(problem, cands) is not None
+    stop = threading.Event()
+    real = cpsat_partition_model.build_partition
+
+    def cover_lists_then_stop(*args: object) -> object:
+        partition = real(*args)
+        stop.set()  # Ctrl-C or the time limit, right after the cover lists
+        return partition
+
+    monkeypatch.setattr(cpsat_partition_model, "build_partition", cover_lists_then_stop)
+    assert build_cpsat_partition(problem, cands, deadline=Deadline(Limits(stop=stop))) is None

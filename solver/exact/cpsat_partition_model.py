@@ -99,7 +99,7 @@ def model_of(
     data: Columns, *, extra: Extra | None = None, deadline: Deadline | None = None
 ) -> PartitionModel | None:
     """The CP-SAT model over ``data``'s columns (see :func:`build_cpsat_partition`); None
-    when the deadline struck before every op's cover list was made."""
+    when the deadline struck before the model was complete (cover lists or constraints)."""
     from ortools.sat.python import cp_model
 
     columns = data.columns
@@ -110,17 +110,25 @@ def model_of(
     # model and variables
     model = cp_model.CpModel()
     x = tuple(model.new_bool_var(f"g{g}") for g in range(len(columns)))
+    if _expired(deadline):
+        return None
 
     # constraints
-    for cover in partition.cover:
+    for i, cover in enumerate(partition.cover):
         model.add_exactly_one(x[g] for g in cover)  # every op in exactly one group
+        if i % 64 == 63 and _expired(deadline):
+            return None
     for g in partition.fixed:
         model.add(x[g] == 1)  # unfusable singletons
-    for clique in partition.cliques:
+    for i, clique in enumerate(partition.cliques):
         model.add_at_most_one(x[g] for g in clique)  # no 2-cycle through direct edges
+        if i % 4096 == 4095 and _expired(deadline):
+            return None
 
     # objective
     model.minimize(sum(c * x[g] for g, c in enumerate(columns.costs) if c))
+    if _expired(deadline):
+        return None
 
     built = PartitionModel(
         problem=data.problem, model=model, x=x, columns=columns, data=partition,
@@ -133,6 +141,10 @@ def model_of(
     if data.hint:
         set_hint(built, data.hint)
     return built
+
+
+def _expired(deadline: Deadline | None) -> bool:
+    return deadline is not None and deadline.expired()
 
 
 def set_hint(built: PartitionModel, chosen: Iterable[int]) -> None:
