@@ -31,11 +31,17 @@ topological order (a chain of prefixes), ``low`` joined with each such op's ance
 and ``high`` without each such op's descendants.
 This subset may miss cuts that the exact enumeration would find (an edge can be left with
 none); ``CutSpace.exact`` says which kind a space is.
+
+**Stopping.** On a group of hundreds of ops the listing can take many seconds (thousands of
+candidate ideals, each checked). A caller with a deadline passes ``should_stop``; it is asked
+every :data:`CHECK_EVERY` steps of the ideal walk, before each edge's candidates and before
+each candidate is checked, and when it says stop :class:`ListingStopped` is raised (there is
+no partial cut space: explain/ knows no deadline, the caller decides what a stop means).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from fuseplan.models.errors import FusePlanError
@@ -50,6 +56,12 @@ from fuseplan.models.group import (
 )
 
 MAX_IDEALS = 1024  # exact enumeration up to this many ideals of the group's DAG
+CHECK_EVERY = 256  # steps of the ideal walk between two asks of ``should_stop``
+StopCheck = Callable[[], bool]
+
+
+class ListingStopped(Exception):
+    """``should_stop`` said to stop while :func:`cut_space` was listing (module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,14 +145,25 @@ def require_cuttable(graph: Graph, group: int) -> None:
         )
 
 
-def ideals(graph: Graph, group: int, limit: int) -> list[int] | None:
+def _stop_if(should_stop: StopCheck | None) -> None:
+    if should_stop is not None and should_stop():
+        raise ListingStopped
+
+
+def ideals(graph: Graph, group: int, limit: int,
+           should_stop: StopCheck | None = None) -> list[int] | None:
     """Every ideal of ``group``'s DAG except {} and the whole group, ascending by the order
-    they are found; None when there are more than ``limit``."""
+    they are found; None when there are more than ``limit``. :class:`ListingStopped` when
+    ``should_stop()`` (asked every :data:`CHECK_EVERY` steps) says so."""
     preds = graph_masks(graph).pred_mask
     ops = mask_ops(group)
     found: list[int] = []
     stack: list[tuple[int, int]] = [(0, 0)]  # (next position in ops, ideal so far)
+    steps = 0
     while stack:
+        steps += 1
+        if steps % CHECK_EVERY == 0:
+            _stop_if(should_stop)
         i, upper = stack.pop()
         if i == len(ops):
             if upper and upper != group:
@@ -183,21 +206,28 @@ def _as_cut(graph: Graph, group: int, first: int, edges: Sequence[Edge]) -> Cut 
     return Cut(first, second, crossing)
 
 
-def cut_space(graph: Graph, group: int, max_ideals: int = MAX_IDEALS) -> CutSpace:
+def cut_space(graph: Graph, group: int, max_ideals: int = MAX_IDEALS,
+              should_stop: StopCheck | None = None) -> CutSpace:
     """The valid cuts of ``group`` (a connected convex op mask): all of them when the group's
-    DAG has at most ``max_ideals`` ideals, else the per-edge subset (module docstring)."""
+    DAG has at most ``max_ideals`` ideals, else the per-edge subset (module docstring).
+    :class:`ListingStopped` when ``should_stop()`` says so before the listing ends."""
     require_cuttable(graph, group)
     edges = group_edges(graph, group)
-    listed = ideals(graph, group, max_ideals)
+    listed = ideals(graph, group, max_ideals, should_stop)
     exact = listed is not None
     if listed is None:
         candidates: set[int] = set()
         for e in edges:
+            _stop_if(should_stop)
             candidates |= _edge_candidates(graph, group, e)
         candidates.discard(0)
         candidates.discard(group)
         listed = list(candidates)
-    cuts = [c for first in sorted(listed) if (c := _as_cut(graph, group, first, edges))]
+    cuts = []
+    for first in sorted(listed):
+        _stop_if(should_stop)
+        if c := _as_cut(graph, group, first, edges):
+            cuts.append(c)
     through: list[list[int]] = [[] for _ in edges]
     for ci, c in enumerate(cuts):
         for ei in c.crossing:

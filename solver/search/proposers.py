@@ -2,13 +2,15 @@
 
 For a group G the proposer builds G's cut space (``explain/cuts.py``), lets the strategy score
 G's edges, and reads its first cuts with the shared cut rule (``explain/cut_rule.top_cuts``),
-in rank order. Learned strategies explain toward "invalid" at the problem's buffer.
+in rank order. Learned strategies explain toward "invalid" at the problem's buffer. With a
+deadline, both the listing of the cut space and the scoring stop when it passes
+(:class:`~.splitting.OutOfTime`).
 """
 
 from __future__ import annotations
 
 from fuseplan.explain.cut_rule import top_cuts
-from fuseplan.explain.cuts import cut_space
+from fuseplan.explain.cuts import ListingStopped, StopCheck, cut_space
 from fuseplan.explain.registry import make_strategy
 
 from ..problem import Problem
@@ -51,11 +53,16 @@ def make_proposer(problem: Problem, repair: str, seed: int, k: int = MAX_CUTS,
     with a ``deadline`` a proposal still running when it passes raises :class:`OutOfTime`."""
     algorithm = make_strategy(repair, seed=seed)
     model, beta, graph = problem.model, problem.buffer_bytes, problem.graph
+    should_stop: StopCheck | None = None
     if deadline is not None and (deadline.end is not None or deadline.limits.stop is not None):
         model = _DeadlineModel(model, deadline)  # a time limit or Ctrl-C can stop it
+        should_stop = deadline.expired
 
     def propose(group: int) -> list[tuple[int, int]]:
-        space = cut_space(graph, group)
+        try:  # listing the cuts of a group of hundreds of ops can take many seconds
+            space = cut_space(graph, group, should_stop=should_stop)
+        except ListingStopped:
+            raise OutOfTime from None
         explanation = algorithm(model, group, beta, space=space)
         return [(c.first, c.second) for c in top_cuts(space, explanation.edge_scores, k)]
 
