@@ -1,0 +1,464 @@
+"""The exact DRAM-vs-buffer frontier: the optimal all-ops DRAM as a step function of the buffer.
+
+A group G is a candidate at buffer beta iff F_beta(G) < beta and none of its ops is unfusable
+there (``enumerate_candidates`` never grows into an unfusable op), i.e. from
+``appear(G) = max(F_beta(G), max_v F_beta({v})) + 1`` on. Its all-ops price is its F_D at
+beta; an op unfusable at beta is a singleton at its unfused price W + S(In) + S(Out). So the
+optimum can change only where a candidate appears or its price changes:
+
+- LBDF: F_D does not depend on the buffer, so the only values are ``appear(G)`` (F_beta + 1
+  for a singleton) and the optimum never rises. Between two values where it is equal it is
+  constant, so bisection over the sorted values finds every drop with few solves.
+- BRR: F_D(G, beta) = min D(n, mode) over the tilings with B(n, mode) < beta drops at B + 1
+  of each tiling that is Pareto-optimal in (B, D); an op turning fusible may cost more than
+  unfused, so the optimum can rise and no value can be skipped. Every value is evaluated by
+  an incremental shortest path over the ideal lattice: the arcs are built once, and at each
+  value only the prices of the groups whose price changes are updated and the distances
+  recomputed from the lowest ideal such a group leaves.
+
+What is reused across buffers: the candidate groups are enumerated once, at the largest
+buffer (``to``), with their ancestor/descendant masks; a smaller buffer's candidate set is
+that list filtered by ``appear`` (F_beta does not depend on the buffer); the ideal lattice is
+listed once; LBDF prices are the enumeration's; BRR prices come from the model's per-group
+cache (its buffer-independent record), so each new buffer only redoes the tiling search; the
+BRR lattice arcs are built once. At every row of the result (a buffer where the all-ops or
+the fusible optimum changes) the exact solver ``ideals`` runs on the filtered candidates and
+its plan (validated, with its proof status) is the row's plan.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from fuseplan.models.cost.base import CostModel
+from fuseplan.models.cost.common import lower_bound_bytes, unfused_cost
+from fuseplan.models.errors import FusePlanError
+from fuseplan.models.graph import Graph
+from fuseplan.models.lattice import ideal_lattice
+from fuseplan.models.plan import Status
+
+from .candidates import CandidateSet, enumerate_candidates
+from .problem import Limits, Problem, make_problem
+from .progress import Deadline
+from .result import SolveResult
+
+FrontierScheme = Literal["lbdf", "brr"]
+SCHEMES: tuple[FrontierScheme, ...] = ("lbdf", "brr")
+MIN_BUFFER = 2
+_INF = 1 << 60
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row: from ``buffer_bytes`` up to the next row's buffer (exclusive; the last row up
+    to ``to`` inclusive) the optimal all-ops DRAM is ``all_ops_bytes``, and the optimal plan's
+    fusible DRAM ``fusible_bytes``. ``status`` is the solve's (OPTIMAL unless a time limit
+    struck); ``result`` holds the plan."""
+
+    buffer_bytes: int
+    all_ops_bytes: int
+    fusible_bytes: int
+    no_fusion_bytes: int
+    groups: int
+    status: Status
+    result: SolveResult = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The step function of one net under one scheme over [from_bytes, to_bytes].
+
+    ``candidate_values`` counts the distinct buffers in (from, to] where the optimum could
+    change (``appear`` values, and for BRR the B + 1 of Pareto tilings); ``evaluated``
+    the buffers where the optimum was computed (LBDF: by bisection; BRR: all of them);
+    ``solves`` the full runs of the exact solver (each gives a plan)."""
+
+    net: str
+    scheme: FrontierScheme
+    bytes_per_element: int
+    from_bytes: int
+    to_bytes: int
+    steps: tuple[Step, ...]
+    candidates: int
+    candidate_values: int
+    evaluated: int
+    solves: int
+    lower_bound_bytes: int
+    seconds: float
+    method: str
+
+    @property
+    def complete(self) -> bool:
+        """True when every row's plan is proven optimal (so the frontier is exact)."""
+        return all(s.status == "OPTIMAL" for s in self.steps)
+
+    def at(self, buffer_bytes: int) -> Step:
+        """The row whose interval holds ``buffer_bytes`` (within [from, to])."""
+        if not self.from_bytes <= buffer_bytes <= self.to_bytes:
+            raise ValueError(f"{buffer_bytes} B is outside [{self.from_bytes}, {self.to_bytes}]")
+        row = self.steps[0]
+        for step in self.steps:
+            if step.buffer_bytes > buffer_bytes:
+                break
+            row = step
+        return row
+
+
+class _Shared:
+    """What every buffer of one frontier reuses: the candidates enumerated at ``to``, the
+    lattice, each op's F_beta alone and unfused price, each candidate's ``appear``."""
+
+    def __init__(self, graph: Graph, model: CostModel, to_bytes: int, limits: Limits,
+                 deadline: Deadline) -> None:
+        self.graph = graph
+        self.model = model
+        self.limits = limits
+        self.deadline = deadline
+        self.top = make_problem(graph, model, to_bytes)
+        deadline.report("enumerating candidate groups at the largest buffer")
+        self.cands = enumerate_candidates(self.top, deadline, workers=limits.workers)
+        if not self.cands.complete:
+            raise FusePlanError(
+                f"enumerating the candidate groups of {graph.name!r} at {to_bytes:,} B did not "
+                "finish within the time limit: raise --time-limit or lower --to"
+            )
+        from .exact.ideals import IDEAL_CAP
+
+        lattice, complete = ideal_lattice(graph, IDEAL_CAP, deadline.expired)
+        self.lattice: dict[int, int] | None = lattice if complete else None
+        self.op_fbeta = tuple(model.buffer_bytes(1 << v) for v in range(graph.num_ops))
+        b = model.bytes_per_element
+        self.unfused = tuple(unfused_cost(graph, v, b).dram_bytes for v in range(graph.num_ops))
+        self.appear = tuple(self._appear(mask) for mask in self.cands.masks)
+        self.solves = 0
+
+    def _appear(self, mask: int) -> int:
+        """The least buffer at which ``mask`` is a candidate (> to for an op unfusable at
+        ``to``, which the enumeration lists at price 0)."""
+        if mask & self.top.unfusable:
+            return _INF
+        need = self.model.buffer_bytes(mask)
+        m = mask
+        while m:
+            low = m & -m
+            need = max(need, self.op_fbeta[low.bit_length() - 1])
+            m ^= low
+        return need + 1
+
+    def unfused_total(self, beta: int) -> int:
+        """The unfused traffic of the ops unfusable at ``beta`` (all-ops minus fusible)."""
+        return sum(u for f, u in zip(self.op_fbeta, self.unfused) if f >= beta)
+
+    def candidates_at(self, problem: Problem) -> CandidateSet:
+        """The candidates at ``problem``'s buffer: those at ``to`` that have appeared, plus
+        the singletons of the ops unfusable there (price 0, as enumeration gives them)."""
+        beta = problem.buffer_bytes
+        keep: list[int] = []
+        costs: list[int] = []
+        c = self.cands
+        for i, mask in enumerate(c.masks):
+            if mask & problem.unfusable:
+                if mask.bit_count() == 1:
+                    keep.append(i)
+                    costs.append(0)
+                continue
+            if self.appear[i] <= beta:
+                keep.append(i)
+                cost = self.model.dram_bytes(mask, beta)
+                assert cost is not None, "a candidate that has appeared fits"
+                costs.append(int(cost))
+        return CandidateSet(
+            masks=tuple(c.masks[i] for i in keep),
+            costs=tuple(costs),
+            before=tuple(c.before[i] for i in keep),
+            after=tuple(c.after[i] for i in keep),
+            complete=True,
+            evaluated=0,
+            seconds=0.0,
+        )
+
+    def solve_at(self, beta: int) -> SolveResult:
+        """The exact solver at ``beta``: ``ideals`` over the filtered candidates and the
+        shared lattice; ``auto`` from scratch when the lattice is over ideals' cap."""
+        self.solves += 1
+        problem = make_problem(self.graph, self.model, beta)
+        limits = replace(self.limits, progress=None)
+        if self.lattice is None:
+            from .api import solve_problem
+
+            return solve_problem(problem, limits, "auto")
+        from .exact import ideals
+
+        return ideals.solve(problem, limits, deadline=Deadline(limits),
+                            candidates=self.candidates_at(problem), lattice=self.lattice,
+                            why="frontier: candidates enumerated once at the largest buffer")
+
+
+def _all_ops(result: SolveResult, beta: int) -> int:
+    if result.plan is None:
+        raise FusePlanError(f"no plan found at {beta:,} B within the time limit: raise "
+                            "--time-limit")
+    return result.plan.totals.all_dram_bytes
+
+
+def _lbdf_values(shared: _Shared, from_bytes: int, to_bytes: int) -> list[int]:
+    return sorted({a for a in shared.appear if from_bytes < a <= to_bytes})
+
+
+def _bisect(shared: _Shared, points: list[int]) -> tuple[dict[int, int], dict[int, SolveResult]]:
+    """LBDF: the all-ops optimum at every point (index -> bytes), solving only where
+    bisection needs it: a non-increasing function equal at both ends of a run of points is
+    constant on it."""
+    solved: dict[int, SolveResult] = {}
+
+    def value(i: int) -> int:
+        if i not in solved:
+            solved[i] = shared.solve_at(points[i])
+            shared.deadline.report("frontier: bisection", _all_ops(solved[i], points[i]),
+                                   done=len(solved), unit="solves")
+        return _all_ops(solved[i], points[i])
+
+    drops: list[int] = []
+    todo = [(0, len(points) - 1)]
+    while todo:
+        lo, hi = todo.pop()
+        if hi <= lo or value(lo) == value(hi):
+            continue
+        if hi == lo + 1:
+            drops.append(hi)
+            continue
+        mid = (lo + hi) // 2
+        todo += [(mid, hi), (lo, mid)]
+    starts = sorted({0, *drops})
+    values: dict[int, int] = {}
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else len(points)
+        for i in range(start, end):
+            values[i] = value(start)
+    return values, solved
+
+
+def pareto_tilings(model: CostModel, mask: int, to_bytes: int) -> list[tuple[int, int]]:
+    """BRR: the tilings (B, D) of group ``mask`` that are Pareto-optimal in buffer and DRAM,
+    by B ascending (D strictly falling), with B + 1 <= ``to_bytes``: F_D at beta is the D of
+    the last one with B < beta, so F_D changes exactly at their B + 1."""
+    prof = model.profile(mask)  # type: ignore[attr-defined]  # BRR's, also through barriers
+    points: list[tuple[int, int]] = []
+    for n in range(1, prof.n_max + 1):
+        tensors = prof.tensor_bytes(n)
+        points.append((prof.weight_sum + tensors, prof.dram(n, "resident")))
+        points.append((prof.weight_max + tensors, prof.dram(n, "streamed")))
+    points.sort()
+    out: list[tuple[int, int]] = []
+    for b, d in points:
+        if b + 1 > to_bytes:
+            break
+        if not out or d < out[-1][1]:
+            if out and out[-1][0] == b:
+                out[-1] = (b, d)
+            else:
+                out.append((b, d))
+    return out
+
+
+class _IncrementalPath:
+    """Shortest path over the ideal lattice whose arc prices change: arcs built once; after
+    a change only the ideals after the lowest changed tail are recomputed (numpy per ideal)."""
+
+    def __init__(self, shared: _Shared) -> None:
+        import numpy as np
+
+        from .exact.ideals import lattice_arcs
+
+        assert shared.lattice is not None
+        out, complete = lattice_arcs(shared.top, shared.lattice, shared.cands, None)
+        assert complete
+        self.n = len(shared.lattice)
+        arcs = sorted((j, i, g) for i, row in enumerate(out) for j, g in row)
+        self.np = np
+        self.tail = np.array([i for _, i, _ in arcs], dtype=np.int64)
+        self.cand = np.array([g for _, _, g in arcs], dtype=np.int64)
+        heads = np.array([j for j, _, _ in arcs], dtype=np.int64)
+        self.ptr = np.searchsorted(heads, np.arange(self.n + 1)).tolist()
+        low = [self.n] * len(shared.cands)
+        for _, i, g in arcs:
+            low[g] = min(low[g], i)
+        self.low_tail = low
+        self.cost = np.full(len(shared.cands), _INF, dtype=np.int64)
+        self.dist = np.full(self.n, _INF, dtype=np.int64)
+        self.dist[0] = 0
+        self.arcs = len(arcs)
+
+    def set_costs(self, changes: dict[int, int]) -> None:
+        for g, c in changes.items():
+            self.cost[g] = c
+        start = min((self.low_tail[g] for g in changes), default=self.n)
+        dist, tail, cand, cost, ptr = self.dist, self.tail, self.cand, self.cost, self.ptr
+        for j in range(start + 1, self.n):
+            s, e = ptr[j], ptr[j + 1]
+            if s < e:
+                dist[j] = min(_INF, int((dist[tail[s:e]] + cost[cand[s:e]]).min()))
+
+    def value(self) -> int:
+        return int(self.dist[self.n - 1])
+
+
+def _brr_events(shared: _Shared, from_bytes: int, to_bytes: int
+                ) -> tuple[dict[int, int], dict[int, dict[int, int]]]:
+    """Per candidate its all-ops price at ``from``, and per value in (from, to] the prices
+    that change there."""
+    model = shared.model
+    initial: dict[int, int] = {}
+    events: dict[int, dict[int, int]] = {}
+    for g, mask in enumerate(shared.cands.masks):
+        appear = shared.appear[g]
+        single = mask.bit_count() == 1
+        if single:
+            v = mask.bit_length() - 1
+            initial[g] = shared.unfused[v]  # unfusable at from (or overwritten below)
+        if appear > to_bytes:
+            continue
+        if appear <= from_bytes:
+            initial[g] = int(model.dram_bytes(mask, from_bytes))  # type: ignore[arg-type]
+        else:
+            events.setdefault(appear, {})[g] = int(model.dram_bytes(mask, appear))  # type: ignore[arg-type]
+        for b, d in pareto_tilings(model, mask, to_bytes):
+            x = b + 1
+            if x > appear and x > from_bytes:
+                events.setdefault(x, {})[g] = d
+    return initial, events
+
+
+def _incremental(shared: _Shared, from_bytes: int, to_bytes: int
+                 ) -> tuple[list[int], dict[int, int]]:
+    """BRR: the all-ops optimum at ``from`` and at every value where a price changes."""
+    if shared.lattice is None:
+        raise FusePlanError(
+            f"{shared.graph.name!r} has too many ideals for the BRR frontier's incremental "
+            "shortest path (it needs the ideal lattice, at most 200,000 ideals)"
+        )
+    initial, events = _brr_events(shared, from_bytes, to_bytes)
+    values = sorted(events)
+    shared.deadline.report(f"frontier: {len(values):,} candidate buffer values",
+                           done=0, total=len(values), unit="values")
+    path = _IncrementalPath(shared)
+    path.set_costs(initial)
+    points = [from_bytes, *values]
+    opt = {0: path.value()}
+    for k, x in enumerate(values, start=1):
+        path.set_costs(events[x])
+        opt[k] = path.value()
+        if k % 2000 == 0:
+            shared.deadline.report("frontier: incremental re-solve", opt[k], done=k,
+                                   total=len(values), unit="values")
+    return points, opt
+
+
+def compute_frontier(
+    graph: Graph,
+    model: CostModel,
+    scheme: FrontierScheme,
+    from_bytes: int,
+    to_bytes: int,
+    *,
+    limits: Limits | None = None,
+) -> Frontier:
+    """The exact frontier of ``graph`` under ``model`` (built for ``scheme``) on [from, to]."""
+    check_range(from_bytes, to_bytes)
+    if scheme not in SCHEMES:
+        raise FusePlanError(f"unknown frontier scheme {scheme!r}: use lbdf or brr")
+    limits = limits or Limits()
+    deadline = Deadline(limits)
+    start = time.perf_counter()
+    shared = _Shared(graph, model, to_bytes, limits, deadline)
+    if scheme == "lbdf":
+        points = [from_bytes, *_lbdf_values(shared, from_bytes, to_bytes)]
+        opt, solved = _bisect(shared, points)
+        candidate_values, evaluated, method = len(points) - 1, len(solved), "bisection"
+    else:
+        points, opt = _incremental(shared, from_bytes, to_bytes)
+        solved = {}
+        candidate_values, evaluated, method = len(points) - 1, len(points), "incremental"
+    steps = _rows(shared, points, opt, solved)
+    return Frontier(
+        net=graph.name, scheme=scheme, bytes_per_element=model.bytes_per_element,
+        from_bytes=from_bytes, to_bytes=to_bytes, steps=tuple(steps),
+        candidates=len(shared.cands), candidate_values=candidate_values, evaluated=evaluated,
+        solves=shared.solves, lower_bound_bytes=lower_bound_bytes(graph, model.bytes_per_element),
+        seconds=time.perf_counter() - start, method=method,
+    )
+
+
+def _rows(shared: _Shared, points: list[int], opt: dict[int, int],
+          solved: dict[int, SolveResult]) -> list[Step]:
+    """A row wherever the all-ops optimum or the fusible one (all-ops minus the unfusable
+    ops' traffic) changes, each with the exact solver's plan at that buffer."""
+    rows: list[int] = []
+    last: tuple[int, int] | None = None
+    for i, beta in enumerate(points):
+        key = (opt[i], opt[i] - shared.unfused_total(beta))
+        if key != last:
+            rows.append(i)
+            last = key
+    steps = []
+    for k, i in enumerate(rows):
+        beta = points[i]
+        result = solved.get(i) or shared.solve_at(beta)
+        all_ops = _all_ops(result, beta)
+        if result.status == "OPTIMAL" and all_ops != opt[i]:
+            raise AssertionError(f"frontier at {beta:,} B: the solver proves {all_ops:,} B, "
+                                 f"the frontier computed {opt[i]:,} B")
+        assert result.plan is not None
+        totals = result.plan.totals
+        steps.append(Step(beta, all_ops, totals.fusible_dram_bytes, totals.upper_bound_bytes,
+                          len(result.plan.groups), result.status, result))
+        if k % 20 == 0:
+            shared.deadline.report("frontier: solving at each breakpoint", all_ops,
+                                   done=k + 1, total=len(rows), unit="breakpoints")
+    return steps
+
+
+def check_range(from_bytes: int, to_bytes: int) -> None:
+    if from_bytes < MIN_BUFFER:
+        raise FusePlanError(f"--from must be at least {MIN_BUFFER} B (got {from_bytes:,} B)")
+    if from_bytes >= to_bytes:
+        raise FusePlanError(f"--from ({from_bytes:,} B) must be below --to ({to_bytes:,} B)")
+
+
+def frontier_to_dict(frontier: Frontier, plan_files: Sequence[str | None] = ()) -> dict:
+    """The JSON record of one frontier (docs/frontier.md, models/schemas/frontier.schema.json);
+    ``plan_files`` names each row's plan file (None: not written)."""
+    files = list(plan_files) or [None] * len(frontier.steps)
+    return {
+        "net": frontier.net,
+        "scheme": frontier.scheme,
+        "bytes_per_element": frontier.bytes_per_element,
+        "from_bytes": frontier.from_bytes,
+        "to_bytes": frontier.to_bytes,
+        "lower_bound_bytes": frontier.lower_bound_bytes,
+        "method": frontier.method,
+        "candidates": frontier.candidates,
+        "candidate_values": frontier.candidate_values,
+        "evaluated_values": frontier.evaluated,
+        "solves": frontier.solves,
+        "complete": frontier.complete,
+        "seconds": round(frontier.seconds, 3),
+        "steps": [
+            {
+                "buffer_bytes": s.buffer_bytes,
+                "until_bytes": (frontier.steps[k + 1].buffer_bytes - 1
+                                if k + 1 < len(frontier.steps) else frontier.to_bytes),
+                "all_ops_bytes": s.all_ops_bytes,
+                "fusible_bytes": s.fusible_bytes,
+                "no_fusion_bytes": s.no_fusion_bytes,
+                "groups": s.groups,
+                "status": s.status,
+                "plan_file": files[k],
+            }
+            for k, s in enumerate(frontier.steps)
+        ],
+    }
+
