@@ -25,7 +25,8 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 import onnx
@@ -87,23 +88,62 @@ def export_onnx(graph: Graph, path: str | Path, *, seed: int = 0) -> None:
         first = (text.strip().splitlines() or [type(err).__name__])[0]
         raise FusePlanError(f"graph {graph.name!r} cannot be written as ONNX: {first}") from None
     _check_shapes(graph, dims, writer.nchw_name)
-    model = writer.model(weights=np.random.default_rng(seed))
-    _write_bytes_atomic(Path(path), model.SerializeToString())
+    model = writer.model(weights=True)
+    _write_model_atomic(Path(path), model, writer.weight_values(np.random.default_rng(seed)))
 
 
-def _write_bytes_atomic(target: Path, data: bytes) -> None:
+def _write_model_atomic(
+    target: Path, model: onnx.ModelProto, initializers: Iterable[tuple[str, np.ndarray]]
+) -> None:
+    """Writes ``model`` with ``initializers`` appended to its graph, one tensor at a time (a
+    temporary file renamed into place: never half-written)."""
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FusePlanError(f"cannot write {str(target)!r}: folder {str(folder)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fh.write(model.SerializeToString())
+            for name, value in initializers:
+                _append_initializer(fh, name, value)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+_GRAPH = onnx.ModelProto.DESCRIPTOR.fields_by_name["graph"].number
+_INITIALIZER = onnx.GraphProto.DESCRIPTOR.fields_by_name["initializer"].number
+_RAW_DATA = TensorProto.DESCRIPTOR.fields_by_name["raw_data"].number
+
+
+def _append_initializer(fh: BinaryIO, name: str, value: np.ndarray) -> None:
+    """Appends ``value`` to a serialised model as one more ``graph.initializer``, in
+    protobuf's wire format: the bytes of a ModelProto holding only that initializer, which a
+    parser merges into the model read so far (a singular message field seen twice is merged,
+    a repeated one appended). The weights' bytes are written from the array itself, so VGG-16's
+    411 MB fc6 is never copied into a message and then into a string."""
+    data = np.ascontiguousarray(value, dtype="<f4")
+    head = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=data.shape).SerializeToString()
+    raw = _key(_RAW_DATA) + _varint(data.nbytes)
+    tensor = len(head) + len(raw) + data.nbytes
+    initializer = _key(_INITIALIZER) + _varint(tensor)
+    fh.write(_key(_GRAPH) + _varint(len(initializer) + tensor) + initializer + head + raw)
+    fh.write(memoryview(data).cast("B"))
+
+
+def _key(field: int) -> bytes:
+    return _varint(field << 3 | 2)  # wire type 2: length-delimited
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
 def _check_shapes(graph: Graph, dims: dict[str, tuple[int | None, ...]], nchw: dict[int, str]) -> None:
@@ -312,8 +352,10 @@ class _Writer:
             names.pop()
         return names
 
-    def model(self, weights: np.random.Generator | None) -> onnx.ModelProto:
-        """The model; with ``weights=None`` a skeleton whose weights are graph inputs."""
+    def model(self, weights: bool) -> onnx.ModelProto:
+        """The model without its random weights: with ``weights=False`` a skeleton whose
+        weights are graph inputs (for the checker and shape inference), with ``weights=True``
+        the model that :meth:`weight_values` are appended to as initializers."""
         g = self.g
         if not self.nodes:
             for op in g.ops:
@@ -324,17 +366,19 @@ class _Writer:
             self.nchw_name.get(t, g.tensors[t].name), TensorProto.FLOAT,
             _dims(g.tensors[t], self.rank[t]) if weights else [None] * self.rank[t])
             for t in g.outputs]
-        inits = list(self.inits)
-        if weights is None:
+        if not weights:
             inputs += [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(shape))
                        for n, shape, _ in self.weights]
-        else:
-            for name, shape, positive in self.weights:
-                value = weights.standard_normal(shape, dtype=np.float32)
-                inits.append(numpy_helper.from_array(np.abs(value) + 0.5 if positive else value, name))
-        graph = helper.make_graph(self.nodes, g.name, inputs, outputs, initializer=inits)
+        graph = helper.make_graph(self.nodes, g.name, inputs, outputs, initializer=self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
                                   producer_name="fuseplan")
         model.ir_version = 8
         helper.set_model_props(model, {GRAPH_NAME_KEY: g.name})
         return model
+
+    def weight_values(self, rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
+        """The random float32 weights, in the order the skeleton lists them (positive ones,
+        such as BatchNorm's variance, at least 0.5)."""
+        for name, shape, positive in self.weights:
+            value = rng.standard_normal(shape, dtype=np.float32)
+            yield name, np.abs(value) + 0.5 if positive else value

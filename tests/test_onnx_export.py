@@ -87,6 +87,25 @@ def test_weights_follow_the_seed(tmp_path: Path) -> None:
     assert weights["conv::param1"].dims == [4]
 
 
+def test_streamed_weights_are_the_seeded_values_in_one_message(tmp_path: Path) -> None:
+    """The weights are appended to the file one tensor at a time in protobuf's wire format;
+    read back, the model is one message whose initializers are the seed's values, in order."""
+    from onnx import numpy_helper
+
+    g = _built_graph()
+    path = tmp_path / "w.onnx"
+    export_onnx(g, path, seed=3)
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model, full_check=True)
+    assert sum(t.name == "conv::param0" for t in model.graph.initializer) == 1
+    rng = np.random.default_rng(3)
+    weights = [t for t in model.graph.initializer if t.name in ("conv::param0", "conv::param1")]
+    assert [t.name for t in weights] == ["conv::param0", "conv::param1"]
+    for t in weights:
+        expected = rng.standard_normal(tuple(t.dims), dtype=np.float32)
+        assert np.array_equal(numpy_helper.to_array(t), expected)
+
+
 def test_attrs_that_contradict_shapes_are_refused(tmp_path: Path) -> None:
     b = GraphBuilder("bad")
     x = b.input("x", 3, 8, 8)
