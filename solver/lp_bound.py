@@ -1,0 +1,172 @@
+"""A whole-problem lower bound from the LP relaxation of the set partition (issue 14, item 8).
+
+The set partition (``solver/exact/partition_model.py``): one variable per candidate group S
+(weakly connected, convex, fitting, allowed: :func:`.candidates.enumerate_candidates`), cost
+``c_S`` = the group's fusible F_D as every partition solver prices it (``CandidateSet.costs``;
+an unfusable op's fixed singleton costs 0), each op covered exactly once. So the objective
+bounded here is the FUSIBLE total, the figure the solvers report as objective and bound.
+Relaxing ``x_S in {0, 1}`` to ``x_S >= 0`` and dropping acyclicity gives an LP whose optimum
+is at most every valid plan's cost.
+
+Column generation: a restricted master LP (GLOP) over the singletons, the best plan of
+consecutive runs and an artificial column per op (cost ``M``; extra columns only loosen
+the relaxation, so they never make the bound invalid); its duals price ALL candidates at
+once in numpy (``rc_S = c_S - pi(S)`` through a sparse incidence matrix); the most negative
+columns, and the most negative column of each op, join the master; repeat until none is
+negative. Then the master's optimum is the LP optimum over all candidates.
+
+Anytime validity: after every master solve the Lagrangian bound
+``L(pi) = pi(V) + sum_v min_{S holds v} rc_S/|S|`` (:func:`.lp_bound_columns.lagrangian_bound`,
+derivation there) is computed over all candidates; it is valid for any ``pi``, so a run
+stopped early still returns a bound, and at the LP optimum it equals it. The value returned
+is the best L seen, rounded up to an integer after a relative safety margin of 1e-6 for
+floating point (costs are integers). Only a COMPLETE candidate set makes it a whole-problem
+bound: with enumeration cut short (time limit, 6 M cap), nothing is claimed (value 0).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .candidates import CandidateSet, chain_plan, enumerate_candidates
+from .lp_bound_columns import Incidence, best_per_op, incidence, lagrangian_bound, most_negative
+from .problem import Problem
+from .progress import Deadline
+
+SAFETY = 1e-6  # relative margin taken off the float bound before rounding up
+TOLERANCE = 1e-7  # a reduced cost below -TOLERANCE (in scaled units) is negative
+MAX_ITERATIONS = 500
+
+
+@dataclass(frozen=True)
+class LpBound:
+    """What :func:`lp_lower_bound` found.
+
+    ``value``: a lower bound on the fusible total of every valid plan, in bytes; always
+    valid (0 when nothing better is known). ``proven``: True when ``value`` is the LP
+    optimum over the complete candidate set (column generation converged: no candidate of
+    negative reduced cost); False when stopped early (``value`` is then the best Lagrangian
+    bound, still valid) or when the candidates are incomplete (``value`` 0).
+    ``lp_value``: the master LP's last optimum (an upper bound on the LP optimum; equal to
+    it when proven). ``why``: how it ended, in words."""
+
+    value: int
+    proven: bool
+    columns: int
+    iterations: int
+    seconds: float
+    candidates: int
+    candidates_complete: bool
+    lp_value: float | None
+    enumerate_seconds: float
+    lp_seconds: float
+    why: str
+
+
+def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
+                   cands: CandidateSet | None = None) -> LpBound:
+    """The LP bound of ``problem`` (module docstring). ``cands``: a candidate set already
+    enumerated (else enumerated here, under ``deadline``); it must come from
+    :func:`enumerate_candidates` on this problem (or one with fewer restrictions: more
+    candidates only lower the bound)."""
+    start = time.perf_counter()
+    if cands is None:
+        cands = enumerate_candidates(problem, deadline)
+    enumerated = time.perf_counter() - start
+    if not cands.complete:
+        return LpBound(0, False, 0, 0, time.perf_counter() - start, len(cands), False, None,
+                       enumerated, 0.0, "candidate enumeration incomplete: no LP bound")
+    inc = incidence(cands.masks, cands.costs, problem.num_ops)
+    if _expired(deadline):
+        return LpBound(0, False, 0, 0, time.perf_counter() - start, len(cands), True, None,
+                       enumerated, 0.0, "deadline before the first master LP")
+    initial = [i for i, m in enumerate(cands.masks) if m.bit_count() == 1]
+    _, chain = chain_plan(problem, cands)
+    initial = sorted(set(initial) | set(chain))
+    lp_start = time.perf_counter()
+    result = _column_generation(inc, initial, deadline)
+    value, proven, columns, iterations, lp_value, why = result
+    now = time.perf_counter()
+    return LpBound(value, proven, columns, iterations, now - start, len(cands), True, lp_value,
+                   enumerated, now - lp_start, why)
+
+
+def _expired(deadline: Deadline | None) -> bool:
+    return deadline is not None and deadline.expired()
+
+
+def _column_generation(
+    inc: Incidence, initial: list[int], deadline: Deadline | None
+) -> tuple[int, bool, int, int, float | None, str]:
+    """(bound, proven, columns in the master, iterations, last master optimum, why)."""
+    from ortools.linear_solver import pywraplp
+
+    n = inc.num_ops
+    scale = max(1.0, float(inc.costs.max(initial=0.0)))  # costs in units of the largest
+    costs = inc.costs / scale
+    big = 2.0 * float(n) + 1.0  # the artificial column's cost: more than any plan (scaled)
+    artificial = np.full(n, big)
+
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    rows = [solver.Constraint(1.0, 1.0) for _ in range(n)]
+    objective = solver.Objective()
+    objective.SetMinimization()
+    in_master: set[int] = set()
+
+    def add(column: int) -> None:
+        x = solver.NumVar(0.0, solver.infinity(), "")
+        lo, hi = inc.rows.indptr[column], inc.rows.indptr[column + 1]
+        for v in inc.rows.indices[lo:hi]:
+            rows[int(v)].SetCoefficient(x, 1.0)
+        objective.SetCoefficient(x, float(costs[column]))
+        in_master.add(column)
+
+    for v in range(n):
+        x = solver.NumVar(0.0, solver.infinity(), "")
+        rows[v].SetCoefficient(x, 1.0)
+        objective.SetCoefficient(x, big)
+    for column in initial:
+        add(column)
+
+    scaled = Incidence(inc.rows, inc.by_op, costs, inc.sizes)
+    best = -math.inf
+    lp_value = None
+    per_round = max(100, 5 * n)
+    for iteration in range(1, MAX_ITERATIONS + 1):
+        if deadline is not None and deadline.end is not None:
+            solver.SetTimeLimit(max(1, int(1000 * (deadline.end - time.perf_counter()))))
+        status = solver.Solve()
+        if status != pywraplp.Solver.OPTIMAL:
+            return _rounded(best, scale), False, len(in_master), iteration, lp_value, (
+                f"master LP not solved to optimality (GLOP status {status})")
+        lp_value = objective.Value() * scale
+        duals = np.array([r.dual_value() for r in rows])
+        best = max(best, lagrangian_bound(scaled, duals, artificial))
+        rc = costs - inc.rows @ duals
+        picked = set(most_negative(rc, per_round, TOLERANCE).tolist())
+        picked |= set(best_per_op(scaled, rc, TOLERANCE).tolist())
+        new = sorted(picked - in_master)
+        if not new:
+            # no candidate prices out: the master's optimum is the LP optimum
+            return _rounded(best, scale), True, len(in_master), iteration, lp_value, (
+                "LP optimum: no candidate of negative reduced cost")
+        if _expired(deadline):
+            return _rounded(best, scale), False, len(in_master), iteration, lp_value, (
+                "deadline: the best Lagrangian bound so far")
+        for column in new:
+            add(column)
+    return _rounded(best, scale), False, len(in_master), MAX_ITERATIONS, lp_value, (
+        f"stopped after {MAX_ITERATIONS} iterations: the best Lagrangian bound")
+
+
+def _rounded(bound: float, scale: float) -> int:
+    """The scaled float bound in whole bytes, rounded up after the safety margin (costs are
+    integers, so the bound on an integer objective rounds up)."""
+    if bound == -math.inf or bound <= 0:
+        return 0
+    value = bound * scale
+    return max(0, math.ceil(value - SAFETY * value))

@@ -1,0 +1,122 @@
+"""The LP bound (``solver/lp_bound.py``): never above the optimum (brute force on random DAGs
+of up to 8 ops, the exact ``ideals`` solver on larger ones and a zoo net), equal to an
+independent LP solve over every candidate (scipy's HiGHS) when it claims the LP optimum,
+and the Lagrangian bound valid for arbitrary duals (what makes an early stop safe)."""
+
+from __future__ import annotations
+
+import math
+import random
+from functools import cache
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from brute_force import ToyModel, brute_force_optimum, random_dag
+from fuseplan.models.cost import make_cost_model
+from fuseplan.models.load import load_graph
+from fuseplan.solver.candidates import enumerate_candidates
+from fuseplan.solver.exact import ideals
+from fuseplan.solver.lp_bound import lp_lower_bound
+from fuseplan.solver.lp_bound_columns import incidence, lagrangian_bound
+from fuseplan.solver.problem import Limits, StopState, make_problem
+from fuseplan.solver.progress import Deadline
+
+BUFFERS = (700, 1_500, 3_000, 8_000)
+
+
+def _model(scheme: str, graph):
+    return ToyModel(graph) if scheme == "toy" else make_cost_model(scheme, graph, 1)
+
+
+@cache
+def _small(scheme: str, seed: int, buffer: int):
+    graph = random_dag(7 + seed % 2, seed, fan_in=3)
+    model = _model(scheme, graph)
+    optimum, _ = brute_force_optimum(graph, model, buffer)
+    return make_problem(graph, model, buffer), optimum
+
+
+def _lp_optimum(problem) -> float:
+    """The LP relaxation over every candidate, solved directly (no column generation)."""
+    cands = enumerate_candidates(problem)
+    inc = incidence(cands.masks, cands.costs, problem.num_ops)
+    res = linprog(inc.costs, A_eq=inc.rows.T.tocsr(), b_eq=np.ones(problem.num_ops),
+                  bounds=(0, None), method="highs")
+    assert res.status == 0
+    return float(res.fun)
+
+
+@pytest.mark.parametrize("scheme", ["toy", "lbdf", "brr"])
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("buffer", BUFFERS)
+def test_bound_is_below_the_brute_force_optimum(scheme: str, seed: int, buffer: int) -> None:
+    problem, optimum = _small(scheme, seed, buffer)
+    found = lp_lower_bound(problem)
+    assert found.proven and found.candidates_complete
+    assert 0 <= found.value <= optimum, (scheme, seed, buffer)
+    lp = _lp_optimum(problem)
+    # the LP optimum, rounded up with the relative safety margin of 1e-6 at most
+    assert found.value <= math.ceil(lp) and found.value >= math.ceil(lp * (1 - 2e-6)) - 1
+
+
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+@pytest.mark.parametrize("seed", range(4))
+def test_bound_is_below_the_exact_optimum_on_larger_dags(scheme: str, seed: int) -> None:
+    graph = random_dag(18, 100 + seed, fan_in=3)
+    model = _model(scheme, graph)
+    for buffer in (1_500, 4_000):
+        problem = make_problem(graph, model, buffer)
+        exact = ideals.solve(problem, Limits())
+        assert exact.status == "OPTIMAL"
+        found = lp_lower_bound(problem)
+        assert found.proven
+        assert found.value <= exact.objective_bytes, (scheme, seed, buffer)
+        assert found.value >= math.ceil(_lp_optimum(problem) * (1 - 2e-6)) - 1
+
+
+@pytest.mark.parametrize("scheme", ["toy", "lbdf", "brr"])
+@pytest.mark.parametrize("seed", range(4))
+def test_lagrangian_bound_is_valid_for_any_duals(scheme: str, seed: int) -> None:
+    """Random duals, far from optimal, of either sign: still at most the optimum."""
+    problem, optimum = _small(scheme, seed, 3_000)
+    cands = enumerate_candidates(problem)
+    inc = incidence(cands.masks, cands.costs, problem.num_ops)
+    rng = random.Random(seed)
+    top = float(max(cands.costs))
+    artificial = np.full(problem.num_ops, 10 * top)
+    for _ in range(50):
+        duals = np.array([rng.uniform(-0.5, 1.5) * top for _ in range(problem.num_ops)])
+        assert lagrangian_bound(inc, duals, artificial) <= optimum + 1e-6
+
+
+def test_a_stop_before_enumeration_ends_claims_nothing() -> None:
+    graph = random_dag(18, 7, fan_in=3)
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 4_000)
+    stopped = Deadline(Limits(stop=StopState(True)))
+    found = lp_lower_bound(problem, stopped)
+    assert not found.proven and not found.candidates_complete and found.value == 0
+
+
+def test_an_early_stop_in_column_generation_is_still_a_bound() -> None:
+    """Candidates given complete, deadline already passed: one master LP, its Lagrangian
+    bound, not proven, at most the optimum."""
+    graph = random_dag(18, 3, fan_in=3)
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 4_000)
+    cands = enumerate_candidates(problem)
+    exact = ideals.solve(problem, Limits())
+    found = lp_lower_bound(problem, Deadline(Limits(time_limit_s=1e-9)), cands=cands)
+    assert found.value <= exact.objective_bytes
+    assert not found.proven or found.value <= exact.objective_bytes
+
+
+def test_zoo_net_bound_meets_the_proven_optimum() -> None:
+    """GoogLeNet, LBDF, 128 KB: auto proves 7,317,664 B (benchmarks/results/exact_zoo.md);
+    the LP bound is at most that and, measured, 0.15 % below it (7,306,681 B)."""
+    graph = load_graph("googlenet")
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 128 * 1024)
+    found = lp_lower_bound(problem)
+    assert found.proven
+    assert found.value <= 7_317_664
+    assert found.value >= 0.998 * 7_317_664
