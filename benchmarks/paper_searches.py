@@ -95,27 +95,38 @@ def summarise(rows: list[dict], table: str) -> list[str]:
         if r.get("fusible_dram_bytes") is not None:
             cells[(r["net"], r["scheme"], r["method"])].append(r)
     lines = [
-        "| net | scheme | search:repair | seeds | mean MB | min-max MB | best MB | optimum MB "
-        "| mean gap | paper MB | mean search s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| net | scheme | search:repair | seeds | mean MB | min-max MB | best MB | reference MB "
+        "| mean gap | paper MB | mean evaluations | mean search s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (net, scheme, method), rs in sorted(cells.items()):
         values = [r["fusible_dram_bytes"] / MB for r in rs]
-        optima = {r["bound_bytes"] for r in rs if r.get("reference") == "optimum"}
-        optimum = min(optima) / MB if optima else None
-        gaps = [v / optimum - 1 for v in values] if optimum else []
+        reference, label = _reference(rs)
+        gaps = [v / reference - 1 for v in values] if reference else []
         search, _, repair = method.partition(":")
         paper = paper_figure(table, scheme, search, repair or "-", net) if repair else None
         times = [r["search_time_s"] for r in rs if r.get("search_time_s") is not None]
+        evaluations = [r["evaluations"] for r in rs if r.get("evaluations")]
         lines.append(
             f"| {net} | {scheme} | {method} | {len(rs)} | {mean(values):.3f} | "
             f"{min(values):.3f}-{max(values):.3f} | {min(values):.3f} | "
-            + ("-" if optimum is None else f"{optimum:.3f}") + " | "
+            + ("-" if reference is None else f"{reference:.3f}{label}") + " | "
             + ("-" if not gaps else f"{100 * mean(gaps):.1f} %") + " | "
             + ("-" if paper is None else f"{paper:.3f}") + " | "
+            + ("-" if not evaluations else f"{mean(evaluations):,.0f}") + " | "
             + ("-" if not times else f"{mean(times):.2f}") + " |"
         )
     return lines
+
+
+def _reference(rows: list[dict]) -> tuple[float | None, str]:
+    """(MB, label): the proven optimum of the instance when some run's reference proved it,
+    else the whole-problem lower bound, labelled " (bound)"; (None, "") without either."""
+    optima = {r["bound_bytes"] for r in rows if r.get("reference") == "optimum"}
+    if optima:
+        return min(optima) / MB, ""
+    bounds = {r["bound_bytes"] for r in rows if r.get("bound_bytes") is not None}
+    return (max(bounds) / MB, " (bound)") if bounds else (None, "")
 
 
 def compact(rows: list[dict], table: str) -> list[str]:
@@ -131,10 +142,8 @@ def compact(rows: list[dict], table: str) -> list[str]:
     head = ["net", "scheme", "optimum MB"] + methods + [f"paper {s} base -> GET" for s in searches]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for (net, scheme), by in sorted(cells.items()):
-        optima = {r["bound_bytes"] for rs in by.values() for r in rs
-                  if r.get("reference") == "optimum"}
-        optimum = min(optima) / MB if optima else None
-        row = [net, scheme, "-" if optimum is None else f"{optimum:.3f}"]
+        optimum, label = _reference([r for rs in by.values() for r in rs])
+        row = [net, scheme, "-" if optimum is None else f"{optimum:.3f}{label}"]
         for m in methods:
             values = [r["fusible_dram_bytes"] / MB for r in by.get(m, [])]
             if not values:
@@ -159,17 +168,23 @@ def main() -> int:
     parser.add_argument("--repairs", default="cost,random", help="repair strategies to run")
     parser.add_argument("--seeds", default="5")
     parser.add_argument("--jobs", default="2")
+    parser.add_argument("--searches", help="override the table's searches, e.g. nsga2")
+    parser.add_argument("--time-limit", help="seconds per run (with the evaluations, whichever "
+                        "comes first; a reduced grid on a loaded machine)")
     parser.add_argument("--report-only", action="store_true", help="summarise existing rows")
     args = parser.parse_args()
     spec = TABLES[args.table]
     nets = args.nets or spec["nets"]
-    methods = [f"{s}:{r}" for s in spec["searches"].split(",") for r in args.repairs.split(",")]
+    searches = (args.searches or spec["searches"]).split(",")
+    methods = [f"{s}:{r}" for s in searches for r in args.repairs.split(",")]
     methods.append("greedy")
     out = Path(args.out) / f"table{args.table}"
     command = [sys.executable, "-m", "fuseplan", "bench", "--nets", nets,
                "--buffers", spec["buffer"], "--schemes", spec["schemes"],
                "--methods", ",".join(methods), "--seeds", args.seeds,
                "--evaluations", spec["evaluations"], "--jobs", args.jobs, "--out", str(out)]
+    if args.time_limit:
+        command += ["--time-limit", args.time_limit]
     started = time.perf_counter()
     if not args.report_only:
         print("$ " + " ".join(command[2:]).replace(sys.executable, "python"), flush=True)
