@@ -21,7 +21,8 @@ from .graph import Graph
 from .load import GraphLoad
 from .plan import Plan, PlanGroup, PlanTotals, Provenance, SolveInfo
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the top-level ``pruning`` field (issue 14); 1 is still read
+READ_VERSIONS = (1, 2)
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "plan.schema.json"
 COST_KEYS = ("buffer_bytes", "dram_bytes", "input_bytes", "weight_bytes", "output_bytes")
 TILING_KEYS = ("tiles", "weights", "tiling_buffer_bytes")
@@ -42,6 +43,8 @@ def plan_to_dict(plan: Plan, graph: Graph) -> dict[str, Any]:
     }
     if plan.provenance.load is not None:
         stored_graph["load"] = graph_load_to_dict(plan.provenance.load)
+    details = dict(plan.solve.details)
+    pruning = details.pop("pruning", None)  # in memory in details; in the file at the top
     return {
         "schema_version": SCHEMA_VERSION,
         "tool_version": plan.provenance.tool_version,
@@ -51,13 +54,14 @@ def plan_to_dict(plan: Plan, graph: Graph) -> dict[str, Any]:
         "bytes_per_element": plan.bytes_per_element,
         "groups": [_group_to_dict(g, graph) for g in plan.groups],
         "totals": {key: getattr(plan.totals, key) for key in TOTAL_KEYS},
+        "pruning": pruning,
         "solve": {
             "solver": plan.solve.solver,
             "status": plan.solve.status,
             "bound_bytes": plan.solve.bound_bytes,
             "gap": _finite_or_none(plan.solve.gap),
             "wall_time_s": plan.solve.wall_time_s,
-            "details": plan.solve.details,
+            "details": details,
         },
         "provenance": {
             "tool_version": plan.provenance.tool_version,
@@ -134,10 +138,11 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
     """
     top = _Reader(data, "plan")
     version = top.get("schema_version", int)
-    if version != SCHEMA_VERSION:
+    if version not in READ_VERSIONS:
         raise FusePlanError(
-            f"plan has schema_version {version}, this fuseplan reads {SCHEMA_VERSION}: "
-            "use the fuseplan version that wrote it or re-run the solver"
+            f"plan has schema_version {version}, this fuseplan reads "
+            f"{' and '.join(map(str, READ_VERSIONS))}: use the fuseplan version that wrote it "
+            "or re-run the solver"
         )
     buffer_bytes = top.get("buffer_bytes", int)
     if buffer_bytes < 1:
@@ -153,6 +158,10 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
     status = solve.get("status", str)
     if status not in STATUSES:
         raise FusePlanError(f"plan solve: status {status!r} is not one of {', '.join(STATUSES)}")
+    details = solve.get("details", dict, optional=True) or {}
+    pruning = _read_pruning(top, version, status)
+    if pruning is not None:
+        details = {**details, "pruning": pruning}
     return Plan(
         scheme=top.get("scheme", str),
         buffer_bytes=buffer_bytes,
@@ -165,7 +174,7 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
             wall_time_s=float(solve.get("wall_time_s", (int, float))),
             bound_bytes=solve.get("bound_bytes", int, optional=True),
             gap=solve.get("gap", (int, float), optional=True),
-            details=solve.get("details", dict, optional=True) or {},
+            details=details,
         ),
         provenance=Provenance(
             tool_version=prov.get("tool_version", str),
@@ -176,6 +185,31 @@ def plan_from_dict(data: Any, graph: Graph) -> Plan:
             load=read_graph_load(data),
         ),
     )
+
+
+def _read_pruning(top: _Reader, version: int, status: str) -> dict[str, Any] | None:
+    """Version 2's ``pruning``: null, or how the plan was pruned without proof (such a plan
+    is never OPTIMAL). Version 1 has no such field (an aggressive hybrid plan of version 1
+    kept it in ``solve.details``, where it stays)."""
+    if version == 1:
+        if "pruning" in top.data:
+            raise FusePlanError("plan: field 'pruning' is not part of schema_version 1")
+        return None
+    if "pruning" not in top.data:
+        raise FusePlanError("plan: field 'pruning' is missing (null when nothing was pruned "
+                            "without proof)")
+    pruning = top.get("pruning", dict, optional=True)
+    if pruning is None:
+        return None
+    reader = _Reader(pruning, "plan pruning")
+    mode = reader.get("mode", str)
+    if mode != "aggressive":
+        raise FusePlanError(f"plan pruning: mode {mode!r} must be 'aggressive'")
+    if reader.get("proven", bool):
+        raise FusePlanError("plan pruning: field 'proven' must be false")
+    if status == "OPTIMAL":
+        raise FusePlanError("plan pruning: a plan pruned without proof cannot be OPTIMAL")
+    return pruning
 
 
 def _group_from_dict(

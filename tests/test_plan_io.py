@@ -52,7 +52,7 @@ def test_round_trip_is_exact() -> None:
 def test_field_names_and_values() -> None:
     plan, model = _plan()
     data = plan_to_dict(plan, model.graph)
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2 and data["pruning"] is None
     assert data["graph"] == {
         "name": "diamond", "hash": model.graph.fingerprint(), "source": "diamond", "ops": 5,
     }
@@ -116,7 +116,14 @@ def test_an_infinite_gap_is_written_as_null() -> None:
     ("edit", "message"),
     [
         (lambda d: d.pop("groups"), "plan: field 'groups' is missing"),
-        (lambda d: d.update(schema_version=2), "schema_version 2, this fuseplan reads 1"),
+        (lambda d: d.update(schema_version=3), "schema_version 3, this fuseplan reads 1 and 2"),
+        (lambda d: d.pop("pruning"), "plan: field 'pruning' is missing"),
+        (lambda d: d.update(pruning={"mode": "aggressive", "proven": True}),
+         "plan pruning: field 'proven' must be false"),
+        (lambda d: d.update(pruning={"mode": "wild", "proven": False}), "mode 'wild' must be"),
+        (lambda d: d.update(pruning={"mode": "aggressive", "proven": False}),
+         "a plan pruned without proof cannot be OPTIMAL"),
+        (lambda d: d.update(schema_version=1, pruning=None), "not part of schema_version 1"),
         (lambda d: d.update(buffer_bytes=True), "field 'buffer_bytes' = True must be an integer"),
         (lambda d: d["groups"][0].update(ops=[]), "plan group 0: 'ops' must be a non-empty list"),
         (lambda d: d["groups"][1].update(ops=["p", "zz"]), "plan group 1: op\\(s\\) 'zz' are not in graph"),
@@ -170,3 +177,67 @@ def test_groups_csv(tmp_path: Path) -> None:
         "tiling_buffer_bytes": "", "ops": "p;r;s",
     }
     assert sum(int(r["dram_bytes"]) for r in rows) == 1_012_954
+
+
+PRUNING = {"mode": "aggressive", "explainer": "cost", "rule": "test", "pairs": 4,
+           "hulls_explained": 2, "kept_by_incumbent": 0, "complete": True, "seconds": 0.01,
+           "proven": False}
+
+
+def _pruned_plan() -> tuple[Plan, ToyModel]:
+    plan, model = _plan()
+    solve = dataclasses.replace(plan.solve, status="FEASIBLE",
+                                details={**plan.solve.details, "pruning": PRUNING})
+    return dataclasses.replace(plan, solve=solve), model
+
+
+def test_pruning_is_a_top_level_field_that_round_trips(tmp_path: Path) -> None:
+    """In memory the record lives in ``solve.details``; the file has it at the top (version
+    2), validated by the schema, and reads back to the same plan."""
+    plan, model = _pruned_plan()
+    path = tmp_path / "plan.json"
+    write_plan_json(plan, model.graph, model, path)
+    data = read_plan_json(path)
+    assert data["schema_version"] == 2 and data["pruning"] == PRUNING
+    assert "pruning" not in data["solve"]["details"]
+    jsonschema.validate(data, SCHEMA)
+    assert plan_from_dict(data, model.graph) == plan
+
+
+def _version_1(data: dict) -> dict:
+    """The same plan as version 1 wrote it: no top-level pruning; a pruned hybrid plan of
+    version 1 kept its record in solve.details."""
+    old = {key: value for key, value in data.items() if key != "pruning"}
+    old["schema_version"] = 1
+    if data["pruning"] is not None:
+        old["solve"] = {**data["solve"],
+                        "details": {**data["solve"]["details"], "pruning": data["pruning"]}}
+    return old
+
+
+@pytest.mark.parametrize("make", [_plan, _pruned_plan], ids=["plain", "pruned"])
+def test_version_1_plans_still_load(make) -> None:  # type: ignore[no-untyped-def]
+    plan, model = make()
+    old = _version_1(plan_to_dict(plan, model.graph))
+    jsonschema.validate(old, SCHEMA)
+    assert plan_from_dict(old, model.graph) == plan
+    assert plan_to_dict(plan_from_dict(old, model.graph), model.graph)["schema_version"] == 2
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d.pop("pruning"),  # version 2 needs it
+        lambda d: d.update(pruning={"mode": "aggressive", "proven": True}),
+        lambda d: d.update(pruning={"mode": "aggressive", "proven": False}),  # and OPTIMAL
+        lambda d: d.update(schema_version=1),  # version 1 has no such field
+        lambda d: d.update(schema_version=3),
+    ],
+)
+def test_schema_rejects_bad_pruning(edit) -> None:  # type: ignore[no-untyped-def]
+    plan, model = _plan()
+    data = plan_to_dict(plan, model.graph)
+    jsonschema.validate(data, SCHEMA)
+    edit(data)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, SCHEMA)
