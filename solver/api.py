@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from fuseplan.models.load import GraphLoad
 
+    from .hybrid.method import HybridSettings
     from .result import SolveResult
     from .search.run import SearchSettings
 
@@ -149,12 +150,16 @@ def parse_forbid(text: str) -> list[str]:
 
 
 def solve_problem(problem: Problem, limits: Limits, method: str = "auto",
-                  search: SearchSettings | None = None) -> SolveResult:
+                  search: SearchSettings | None = None,
+                  hybrid: HybridSettings | None = None) -> SolveResult:
     """Runs one method on a problem; an infeasible constraint set is a user error.
 
     ``method`` may name a repair strategy (``"ls:cost"``), which overrides ``search.repair``;
-    ``search`` (the searches' settings) is passed to heuristic methods only."""
+    ``search`` (the searches' settings) is passed to heuristic methods and the hybrid;
+    ``hybrid`` (its settings: ``prune``, ``repair``, ...) to the hybrid only."""
     name, repair = split_method(method)
+    if hybrid is not None and name != "hybrid":
+        raise FusePlanError(f"--prune applies to --method hybrid only (got --method {name})")
     solve = method_function(name)
     deadline = Deadline(limits)
     if METHODS[name].kind == "heuristic":
@@ -165,7 +170,7 @@ def solve_problem(problem: Problem, limits: Limits, method: str = "auto",
             settings = dataclasses.replace(settings, repair=repair)
         result = solve(problem, limits, deadline=deadline, search=settings.check())
     elif name == "hybrid":  # its explainer is the searches' --repair
-        result = solve(problem, limits, deadline=deadline, search=search)
+        result = solve(problem, limits, deadline=deadline, search=search, settings=hybrid)
     else:
         result = solve(problem, limits, deadline=deadline)
     if result.status == "INFEASIBLE":
@@ -196,6 +201,7 @@ def solve_net(
     progress: Callable[[ProgressEvent], None] | None = None,
     stop: threading.Event | None = None,
     search: SearchSettings | None = None,
+    hybrid: HybridSettings | None = None,
 ) -> SolveResult:
     """Loads ``net`` (a zoo name, generator spec, file or Graph) and solves it.
 
@@ -207,7 +213,8 @@ def solve_net(
 
     ``pins`` are "a,b,c" strings or name lists; ``forbids`` are "a|b" strings or name lists.
     ``method`` may carry a repair strategy (``"ls:cost"``); ``search`` sets the searches'
-    budget and options (``fuseplan.solver.search.run.SearchSettings``).
+    budget and options (``fuseplan.solver.search.run.SearchSettings``); ``hybrid`` the
+    hybrid's (``fuseplan.solver.hybrid.method.HybridSettings``, e.g. ``prune="aggressive"``).
     """
     from fuseplan.models.cost import make_cost_model
 
@@ -235,7 +242,7 @@ def solve_net(
     )
     limits = Limits(time_limit_s=time_limit_s, gap=gap, workers=workers, seed=seed,
                     progress=progress, stop=stop)
-    return _with_load(solve_problem(problem, limits, method, search), load)
+    return _with_load(solve_problem(problem, limits, method, search, hybrid), load)
 
 
 def _load_net(

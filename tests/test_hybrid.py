@@ -169,20 +169,3 @@ def test_hybrid_plan_on_a_zoo_net_validates(scheme: str) -> None:
     auto = solve_net(graph, buffer_bytes=128 * 1024, scheme=scheme)
     assert result.objective_bytes >= auto.objective_bytes
     assert result.bound_bytes <= auto.objective_bytes
-
-
-@pytest.mark.parametrize(("scheme", "seed"), CASES[:3] + CASES[6:9])
-def test_aggressive_pruning_is_never_called_proven_unless_the_bound_says_so(
-        scheme: str, seed: int) -> None:
-    graph, model = _instance(scheme, seed)
-    settings = HybridSettings(handover=False, warm_evaluations=20, prune="aggressive")
-    for buffer in BUFFERS:
-        problem = make_problem(graph, model, buffer)
-        result = solve(problem, Limits(), settings=settings)
-        check_plan(result.plan, graph, model)
-        assert result.details["pruning"]["proven"] is False
-        assert result.objective_bytes >= _optimum(scheme, seed, buffer)
-        assert result.bound_bytes <= _optimum(scheme, seed, buffer)
-        if result.status == "OPTIMAL":  # only when the whole-problem bound meets the plan
-            assert result.bound_bytes == result.objective_bytes
-            assert result.details["whole_problem_bound"] >= result.objective_bytes

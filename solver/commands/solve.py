@@ -16,6 +16,7 @@ from ._hw import add_hw_arguments, resolve_hw
 if TYPE_CHECKING:  # pragma: no cover
     from fuseplan.models.graph import Graph
     from fuseplan.models.hardware import HardwareConfig
+    from fuseplan.solver.hybrid.method import HybridSettings
     from fuseplan.solver.result import SolveResult
 
 NAME = "solve"
@@ -68,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds the exact solver may take, after the search and timed "
                         "apart, to prove the optimum the gap is measured against (default 10; "
                         "0: gap against the whole-problem bound only)")
+    parser.add_argument("--prune", choices=("safe", "aggressive"), metavar="safe|aggressive",
+                        help="hybrid only: safe (default) separates the pairs proven unable to "
+                        "share a group; aggressive also the pairs the --repair explainer says "
+                        "must be separated, without proof (the plan is FEASIBLE, never "
+                        "OPTIMAL; docs/hybrid.md)")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
 
@@ -119,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             bytes_per_element=hw.bytes_per_element, method=args.method,
             time_limit_s=args.time_limit, gap=args.gap, workers=args.workers, seed=args.seed,
             pins=args.pin, forbids=args.forbid, max_group_ops=args.max_group_ops,
-            progress=progress, stop=stop, search=search,
+            progress=progress, stop=stop, search=search, hybrid=_hybrid_settings(args),
         )
     finally:
         if in_main:
@@ -150,6 +156,15 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     return 0
+
+
+def _hybrid_settings(args: argparse.Namespace) -> HybridSettings | None:
+    """The hybrid's settings when ``--prune`` is given (None otherwise: the defaults)."""
+    if args.prune is None:
+        return None
+    from fuseplan.solver.hybrid.method import HybridSettings
+
+    return HybridSettings(repair=args.repair.strip().lower(), prune=args.prune)
 
 
 def _check_output_paths(args: argparse.Namespace) -> None:

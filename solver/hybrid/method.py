@@ -4,12 +4,17 @@ local search, pruned by must-separate pairs, with recursive splitting as the fal
 Steps (``docs/hybrid.md``):
 
 1. Hand-over: user constraints (pins, forbids, a group-size cap), which the edge model does
-   not express, or an easy graph (at most ``auto``'s 1,000 ideals): ``auto`` solves it, and
-   the result's ``why`` says so.
+   not express, or an easy graph: at most ``auto``'s 1,000 ideals, or a probe of auto's own
+   enumeration lists every candidate group (at most ``PROBE_CANDIDATES``) within
+   ``PROBE_SHARE`` of the time limit (at most ``PROBE_MAX_S``), the graphs auto proves in
+   seconds. ``auto`` (or, after the probe, its shortest path over the groups listed) solves
+   it, and the result's ``why`` says so.
 2. Fallback plan first: recursive splitting of the whole graph (Algorithm 1 with the
    repair's cut proposer), then a short local search with the same repair (the warm start).
 3. Safe pruning: the must-separate pairs (:mod:`.separate`); with ``prune="aggressive"``
-   also the pairs a learned explainer would separate (not proven: the plan is FEASIBLE).
+   also the edges the ``--repair`` explainer cuts in each such pair's hull
+   (:mod:`.aggressive`; not proven: the plan is FEASIBLE, never OPTIMAL, its bound the
+   whole-problem one).
 4. The cut loop (:mod:`.rounds`) over the edge model (:mod:`.edge_model`), hinted with the
    best plan so far, until the master proves a plan optimal or the time runs out.
 5. The answer: the best valid plan from any step; the bound is the larger of the master's
@@ -30,6 +35,9 @@ from .rounds import RoundStats, run_rounds
 
 Prune = Literal["safe", "aggressive"]
 WARM_SHARE = 0.1  # of the time limit, at most, for the warm-start search
+PROBE_SHARE = 0.2  # of the time limit, at most, for the hand-over probe (auto's enumeration)
+PROBE_MAX_S = 6.0  # and never longer (also without a time limit)
+PROBE_CANDIDATES = 250_000  # more: not handed over (auto's arcs and path take seconds more)
 WARM_EVALUATIONS = 300
 MAX_MODEL_EDGES = 20_000  # beyond: the fallback plan (the model would be too large)
 
@@ -40,7 +48,8 @@ class HybridSettings:
     ``warm_evaluations``: the warm-start local search's budget; ``handover``: give easy
     graphs to ``auto``; ``use_cpsat``: False skips the model (the fallback alone);
     ``prune``: ``safe`` (proven pairs only) or ``aggressive``; ``separate``: False leaves
-    the must-separate pairs out (the cut loop alone, for tests and measurements)."""
+    the must-separate pairs out (the cut loop alone, for tests and measurements);
+    ``probe_s``: the hand-over probe's longest run (0: ideals alone decide)."""
 
     repair: str = "cost"
     warm_evaluations: int = WARM_EVALUATIONS
@@ -48,6 +57,7 @@ class HybridSettings:
     use_cpsat: bool = True
     prune: Prune = "safe"
     separate: bool = True
+    probe_s: float = PROBE_MAX_S
 
 
 def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None,
@@ -57,14 +67,17 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None,
     deadline = deadline or Deadline(limits)
     if settings is None:
         settings = HybridSettings(repair=getattr(search, "repair", "cost") or "cost")
-    handed = _hand_over(problem, limits, deadline, settings)
+    noted: dict[str, Any] = {}
+    handed = _hand_over(problem, limits, deadline, settings, noted)
     if handed is not None:
         return handed
-    return _Hybrid(problem, limits, deadline, settings).run()
+    return _Hybrid(problem, limits, deadline, settings, noted).run()
 
 
 def _hand_over(problem: Problem, limits: Limits, deadline: Deadline,
-               settings: HybridSettings) -> SolveResult | None:
+               settings: HybridSettings, noted: dict[str, Any]) -> SolveResult | None:
+    """``auto``'s answer, saying why, when the graph is easy for it (module docstring);
+    None when the hybrid should run (``noted`` then holds the probe's record)."""
     import dataclasses
 
     from fuseplan.models.lattice import ideal_lattice
@@ -75,22 +88,72 @@ def _hand_over(problem: Problem, limits: Limits, deadline: Deadline,
     if problem.pins or problem.forbids or problem.max_group_ops is not None:
         why = ("hybrid: handed over to auto: the edge model does not express --pin, --forbid "
                "or --max-group-ops")
+        result = auto.solve(problem, limits, deadline=deadline)
     elif settings.handover:
         lattice, complete = ideal_lattice(problem.graph, auto.FEW_IDEALS, deadline.expired)
         if complete and len(lattice) <= auto.FEW_IDEALS:
             why = (f"hybrid: {len(lattice):,} ideals (at most {auto.FEW_IDEALS:,}), an easy "
                    "graph: handed over to auto")
+            result = auto.solve(problem, limits, deadline=deadline)
+        elif settings.probe_s > 0:
+            probed = _probe(problem, limits, deadline, settings.probe_s, noted)
+            if probed is not None:
+                why, result = probed
     if why is None:
         return None
-    result = auto.solve(problem, limits, deadline=deadline)
-    details = {**result.details, "why": f"{why}; {result.details.get('why', '')}",
-               "handed_over": True}
-    return dataclasses.replace(result, details=details)
+    said = {**noted, "why": f"{why}; {result.details.get('why', '')}", "handed_over": True}
+    plan = result.plan
+    if plan is not None:  # the plan file says so too
+        plan = dataclasses.replace(plan, solve=dataclasses.replace(
+            plan.solve, details={**plan.solve.details, **said}))
+    return dataclasses.replace(result, details={**result.details, **said}, plan=plan)
+
+
+def _probe(problem: Problem, limits: Limits, deadline: Deadline, probe_s: float,
+           noted: dict[str, Any]) -> tuple[str, SolveResult] | None:
+    """The second hand-over test: ``auto``'s own enumeration of the candidate groups, given
+    ``PROBE_SHARE`` of the time limit (at most ``probe_s``). When it lists them all, at most
+    ``PROBE_CANDIDATES``, auto's exact shortest path over the ideals solves the rest in about
+    a second (the enumeration is most of auto's time): it runs on the groups listed, so
+    nothing is done twice. Otherwise the hybrid runs, this much time later (the candidates
+    are dropped). ``noted["handover_probe"]`` records what the probe saw."""
+    import time
+
+    from fuseplan.models.lattice import ideal_lattice
+
+    from ..candidates import enumerate_candidates
+    from ..exact import auto, ideals
+
+    started = time.perf_counter()
+    lattice, complete = ideal_lattice(problem.graph, auto.AUTO_IDEAL_CAP, deadline.expired)
+    if not complete:
+        noted["handover_probe"] = {"ideals": f"more than {auto.AUTO_IDEAL_CAP:,}",
+                                   "seconds": round(time.perf_counter() - started, 4)}
+        return None
+    budget = probe_s if limits.time_limit_s is None else min(
+        probe_s, PROBE_SHARE * limits.time_limit_s)
+    remaining = deadline.remaining()
+    if remaining is not None:
+        budget = min(budget, remaining)
+    sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=limits.stop))
+    found = enumerate_candidates(problem, sub, workers=limits.workers)
+    seconds = time.perf_counter() - started
+    noted["handover_probe"] = {"ideals": len(lattice), "candidates": len(found),
+                               "complete": found.complete, "seconds": round(seconds, 4),
+                               "budget_s": round(budget, 4)}
+    if not found.complete or len(found) > PROBE_CANDIDATES:
+        return None
+    why = (f"hybrid: {len(lattice):,} ideals, {len(found):,} candidate groups listed in "
+           f"{seconds:.1f} s (at most {PROBE_CANDIDATES:,} within {budget:.1f} s): handed "
+           "over to auto's exact shortest path over the ideals, on the groups listed")
+    result = ideals.solve(problem, limits, deadline=deadline, candidates=found,
+                          lattice=lattice, why="auto's method for this graph")
+    return why, result
 
 
 class _Hybrid:
     def __init__(self, problem: Problem, limits: Limits, deadline: Deadline,
-                 settings: HybridSettings) -> None:
+                 settings: HybridSettings, noted: dict[str, Any]) -> None:
         from ..search.proposers import make_proposer
         from ..search.splitting import RecursiveSplitter
         from .shrink import make_ranker
@@ -104,7 +167,8 @@ class _Hybrid:
         self.best: list[int] = []
         self.best_cost: int | None = None
         self.best_from = ""
-        self.details: dict[str, Any] = {"repair": settings.repair, "prune": settings.prune}
+        self.details: dict[str, Any] = {"repair": settings.repair, "prune": settings.prune,
+                                        **noted}
 
     def offer(self, groups: list[int], origin: str) -> int:
         """Keeps a valid plan when it is the cheapest so far; returns the best cost."""
@@ -191,11 +255,7 @@ class _Hybrid:
                                           "seconds": round(pairs.seconds, 4)}
         separate = list(pairs.minimal) if self.settings.separate else []
         if self.settings.prune == "aggressive":
-            from .aggressive import aggressive_pairs
-
-            extra = aggressive_pairs(self.problem, self.deadline, known=set(separate))
-            self.details["aggressive_pairs"] = len(extra)
-            separate += extra
+            separate += self._aggressive(pairs.minimal, known=set(separate))
         started = time.perf_counter()
         edges = sum(bin(m).count("1") for m in self.problem.succs)
         if edges > MAX_MODEL_EDGES:
@@ -208,6 +268,25 @@ class _Hybrid:
         if stats.master_plans == 0 and not self.best_from.startswith("cp-sat"):
             return f"CP-SAT gave no plan in time ({stats.last_status or 'not run'})"
         return ""
+
+    def _aggressive(self, minimal: tuple[tuple[int, int], ...],
+                    known: set[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The explainer's unproven pairs (:mod:`.aggressive`), recorded for ``pruning``."""
+        from .aggressive import BUDGET_MAX_S, BUDGET_SHARE, aggressive_pairs
+
+        limit = self.limits.time_limit_s
+        budget = BUDGET_MAX_S if limit is None else min(BUDGET_MAX_S, BUDGET_SHARE * limit)
+        found = aggressive_pairs(self.problem, minimal, self.splitter.propose, self.best,
+                                 self.deadline, budget)
+        extra = [pair for pair in found.pairs if pair not in known]
+        self.details["pruning"] = {
+            "mode": "aggressive", "explainer": self.settings.repair,
+            "rule": "the edges crossed by the explainer's first cut of each minimal "
+                    "must-separate pair's hull, except those the incumbent keeps together",
+            "pairs": len(extra), "hulls_explained": found.hulls,
+            "kept_by_incumbent": found.kept_by_incumbent, "complete": found.complete,
+            "seconds": round(found.seconds, 4), "proven": False}
+        return extra
 
     def _answer(self, stats: RoundStats, fallback: str) -> SolveResult:
         from ..bounds import whole_problem_bound
@@ -230,10 +309,13 @@ class _Hybrid:
         })
         proven = stats.proven and safe
         if not safe:
-            self.details["pruning"] = {"mode": "aggressive", "rule": "hull bound >= "
-                                       "0.8 x buffer (no learned explainer available)",
-                                       "pairs": self.details.get("aggressive_pairs", 0),
-                                       "proven": False}
+            self.details.setdefault("pruning", {
+                "mode": "aggressive", "explainer": self.settings.repair, "pairs": 0,
+                "proven": False, "rule": "not applied: the model was not built"})
+            return _unproven(finish(problem, self.limits, deadline, method="hybrid",
+                                    status="FEASIBLE", groups=self.best,
+                                    objective=self.best_cost, bound=bound,
+                                    details=self.details))
         status = "OPTIMAL" if proven or (self.best_cost is not None and bound >= self.best_cost) \
             else "FEASIBLE"
         return finish(problem, self.limits, deadline, method="hybrid", status=status,
@@ -246,3 +328,17 @@ class _Hybrid:
         return (f"hybrid: edge model, {stats.rounds} round(s), "
                 f"{stats.overflow_cuts + stats.exact_cuts} overflow cut(s), plan from "
                 f"{self.best_from}")
+
+
+def _unproven(result: SolveResult) -> SolveResult:
+    """An aggressively pruned answer stays FEASIBLE (``finish`` calls a zero gap OPTIMAL);
+    its bound and gap, against the whole-problem bound, stay as they are."""
+    import dataclasses
+
+    if result.status != "OPTIMAL":
+        return result
+    plan = result.plan
+    if plan is not None:
+        plan = dataclasses.replace(plan, solve=dataclasses.replace(plan.solve,
+                                                                   status="FEASIBLE"))
+    return dataclasses.replace(result, status="FEASIBLE", plan=plan)
