@@ -20,12 +20,14 @@ Anytime validity: after every master solve the Lagrangian bound
 derivation there) is computed over all candidates; it is valid for any ``pi``, so a run
 stopped early still returns a bound, and at the LP optimum it equals it. The value returned
 is the best L seen, rounded up to an integer after a relative safety margin of 1e-6 for
-floating point (costs are integers). Only a COMPLETE candidate set makes it a whole-problem
-bound: with enumeration cut short (time limit, 6 M cap), nothing is claimed (value 0).
+floating point (costs are integers). With enumeration cut short (time limit, stop, the
+6 M cap), the groups it may have missed are relaxed to per-op floors
+(:mod:`.lp_bound_relax`): still a valid bound, weaker, and never ``proven``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ import numpy as np
 
 from .candidates import CandidateSet, chain_plan, enumerate_candidates
 from .lp_bound_columns import Incidence, best_per_op, incidence, lagrangian_bound, most_negative
+from .lp_bound_relax import first_missing_seed, op_floors
 from .problem import Problem
 from .progress import Deadline
 
@@ -49,8 +52,11 @@ class LpBound:
     ``value``: a lower bound on the fusible total of every valid plan, in bytes; always
     valid (0 when nothing better is known). ``proven``: True when ``value`` is the LP
     optimum over the complete candidate set (column generation converged: no candidate of
-    negative reduced cost); False when stopped early (``value`` is then the best Lagrangian
-    bound, still valid) or when the candidates are incomplete (``value`` 0).
+    negative reduced cost); False when column generation was stopped early (``value`` is
+    then the best Lagrangian bound, still valid) or when the candidates are incomplete
+    (``value`` is then the bound of the relaxation of :mod:`.lp_bound_relax`: the groups
+    of lowest op ``>= first_relaxed`` priced by per-op floors; ``first_relaxed`` is
+    ``num_ops`` when nothing was relaxed).
     ``lp_value``: the master LP's last optimum (an upper bound on the LP optimum; equal to
     it when proven). ``why``: how it ended, in words."""
 
@@ -61,6 +67,7 @@ class LpBound:
     seconds: float
     candidates: int
     candidates_complete: bool
+    first_relaxed: int
     lp_value: float | None
     enumerate_seconds: float
     lp_seconds: float
@@ -69,34 +76,55 @@ class LpBound:
 
 def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
                    cands: CandidateSet | None = None) -> LpBound:
-    """The LP bound of ``problem`` (module docstring). ``cands``: a candidate set already
-    enumerated (else enumerated here, under ``deadline``); it must come from
-    :func:`enumerate_candidates` on this problem (or one with fewer restrictions: more
-    candidates only lower the bound)."""
+    """The LP bound of ``problem`` (module docstring), a valid lower bound on the fusible
+    total of every plan, whenever it stops.
+
+    ``cands``: a candidate set already enumerated (else enumerated here, in one process,
+    under ``deadline``), from :func:`enumerate_candidates` on this problem (or on one with
+    fewer restrictions: more candidates only lower the bound). An incomplete one must come
+    from a ONE-process enumeration (``workers=1``), which grows seeds in increasing op id:
+    the groups it missed are then relaxed by :mod:`.lp_bound_relax`."""
     start = time.perf_counter()
     if cands is None:
-        cands = enumerate_candidates(problem, deadline)
+        cands = enumerate_candidates(problem, _enumeration_deadline(deadline))
     enumerated = time.perf_counter() - start
-    if not cands.complete:
-        return LpBound(0, False, 0, 0, time.perf_counter() - start, len(cands), False, None,
-                       enumerated, 0.0, "candidate enumeration incomplete: no LP bound")
-    inc = incidence(cands.masks, cands.costs, problem.num_ops)
-    if _expired(deadline):
-        return LpBound(0, False, 0, 0, time.perf_counter() - start, len(cands), True, None,
-                       enumerated, 0.0, "deadline before the first master LP")
-    initial = [i for i, m in enumerate(cands.masks) if m.bit_count() == 1]
-    _, chain = chain_plan(problem, cands)
-    initial = sorted(set(initial) | set(chain))
+    first = first_missing_seed(problem, cands)
+    masks, costs = list(cands.masks), [float(c) for c in cands.costs]
+    for v, floor in op_floors(problem, first).items():
+        masks.append(1 << v)
+        costs.append(float(floor))  # the floor of a missed group, shared per op
+    inc = incidence(masks, costs, problem.num_ops)
+    initial = [i for i, m in enumerate(masks) if m.bit_count() == 1]
+    if cands.complete:
+        _, chain = chain_plan(problem, cands)
+        initial = sorted(set(initial) | set(chain))
     lp_start = time.perf_counter()
-    result = _column_generation(inc, initial, deadline)
-    value, proven, columns, iterations, lp_value, why = result
+    value, proven, columns, iterations, lp_value, why = _column_generation(inc, initial, deadline)
+    if not cands.complete:
+        proven = False
+        why = (f"candidates incomplete (groups of lowest op >= {first} relaxed to per-op "
+               f"floors); {why}")
     now = time.perf_counter()
-    return LpBound(value, proven, columns, iterations, now - start, len(cands), True, lp_value,
-                   enumerated, now - lp_start, why)
+    return LpBound(value, proven, columns, iterations, now - start, len(cands),
+                   cands.complete, first, lp_value, enumerated, now - lp_start, why)
 
 
 def _expired(deadline: Deadline | None) -> bool:
     return deadline is not None and deadline.expired()
+
+
+LP_SHARE = 0.25  # of the time left, kept for the LP when enumeration may not finish
+
+
+def _enumeration_deadline(deadline: Deadline | None) -> Deadline | None:
+    """The deadline for enumeration: ``LP_SHARE`` of the time left is kept for the LP."""
+    if deadline is None or deadline.end is None:
+        return deadline
+    left = deadline.remaining() or 0.0
+    limits = dataclasses.replace(deadline.limits, time_limit_s=None)
+    early = Deadline(limits)
+    early.end = time.perf_counter() + (1 - LP_SHARE) * left
+    return early
 
 
 def _column_generation(
