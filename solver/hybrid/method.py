@@ -288,12 +288,18 @@ class _Hybrid:
             "seconds": round(found.seconds, 4), "proven": False}
         return extra
 
-    def _answer(self, stats: RoundStats, fallback: str) -> SolveResult:
+    def _whole_problem_bound(self) -> int:
+        """A lower bound valid for the whole problem whatever was pruned: the only bound an
+        aggressively pruned plan is quoted against (the place for more such bounds)."""
         from ..bounds import whole_problem_bound
 
-        problem, deadline = self.problem, self.deadline
-        bound = whole_problem_bound(problem, deadline)
+        bound = whole_problem_bound(self.problem, self.deadline)
         self.details["whole_problem_bound"] = bound
+        return bound
+
+    def _answer(self, stats: RoundStats, fallback: str) -> SolveResult:
+        problem, deadline = self.problem, self.deadline
+        bound = self._whole_problem_bound()
         safe = self.settings.prune == "safe"
         if stats.bound is not None and safe:
             bound = max(bound, stats.bound)
