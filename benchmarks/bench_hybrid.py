@@ -13,8 +13,13 @@ Parts (``--part``):
   512 KB, both schemes (``--instances`` picks a subset by label);
 * ``pruning``: safe vs aggressive pruning (hybrid, no hand-over) where auto proves the
   optimum (GoogLeNet 128/256 KB, Inception-v3 128 KB, LBDF; GoogLeNet BRR 128 KB);
+* ``handover``: GoogLeNet 128/256/512 KB, LBDF and BRR, ``--method hybrid`` (the
+  hand-over probe decides) and ``auto``, whole processes;
 * ``easy``: mobilenet_v2 at 128 KB, auto vs hybrid, median of ``--repeat`` runs (the
   hand-over must cost no more than max(10 %, 0.2 s)).
+
+Methods: those of ``fuseplan solve`` and ``cpsat-partition+hint``, cpsat-partition given a
+short ``ls:random`` plan as its complete hint (``--hinted``, one process per run).
 
 "Best known" is the least fusible total over every run of the part (the runs printed);
 "t1%" the first time a method's plan was within 1 % of it; "proof" the time to OPTIMAL.
@@ -44,7 +49,12 @@ ZOO_CASES = (("googlenet", "brr", 512), ("googlenet", "brr", 1024), ("googlenet"
              ("inception_v3", "lbdf", 1024), ("inception_v3", "lbdf", 2048),
              ("inception_v3", "brr", 512), ("inception_v3", "brr", 1024),
              ("inception_v3", "brr", 2048))
-METHODS = ("auto", "astar", "cpsat-partition", "hybrid")
+HINTED = "cpsat-partition+hint"  # cpsat-partition hinted with a short ls:random plan
+METHODS = ("auto", "astar", "cpsat-partition", HINTED, "hybrid")
+HANDOVER_CASES = tuple(("googlenet", scheme, kb) for kb in (128, 256, 512)
+                       for scheme in ("lbdf", "brr"))
+HINT_SHARE = 0.1  # of the time limit for the ls:random hint, at most (as the hybrid's warm
+HINT_EVALUATIONS = 300  # start: 10 % of the time or 300 evaluations)
 
 
 @dataclass(frozen=True)
@@ -65,11 +75,18 @@ class Run:
 
 def solve(net: str, scheme: str, buffer_kb: int, method: str, seed: int,
           time_limit: float) -> Run:
-    args = ["solve", net, "--buffer", f"{buffer_kb}KB", "--scheme", scheme, "--method", method,
-            "--time-limit", str(time_limit), "--seed", str(seed), "--json", "--quiet"]
-    command = "fuseplan " + shlex.join(args)
+    if method == HINTED:
+        args = ["--hinted", net, scheme, str(buffer_kb), str(time_limit), str(seed)]
+        program = [sys.executable, str(Path(__file__).resolve())]
+        command = "python benchmarks/bench_hybrid.py " + shlex.join(args)
+    else:
+        args = ["solve", net, "--buffer", f"{buffer_kb}KB", "--scheme", scheme, "--method",
+                method, "--time-limit", str(time_limit), "--seed", str(seed), "--json",
+                "--quiet"]
+        program = FUSEPLAN
+        command = "fuseplan " + shlex.join(args)
     started = time.perf_counter()
-    done = subprocess.run(FUSEPLAN + args, capture_output=True, text=True, cwd=ROOT,
+    done = subprocess.run(program + args, capture_output=True, text=True, cwd=ROOT,
                           timeout=time_limit * 3 + 120)
     wall = time.perf_counter() - started
     try:
@@ -83,6 +100,46 @@ def solve(net: str, scheme: str, buffer_kb: int, method: str, seed: int,
     return Run(net, scheme, buffer_kb, method, seed, command, wall, info["status"],
                data["totals"]["fusible_dram_bytes"], info.get("bound_bytes"), curve,
                str(info["details"].get("why", ""))[:90])
+
+
+def hinted(net: str, scheme: str, buffer_kb: int, time_limit: float, seed: int) -> int:
+    """One whole-process run of cpsat-partition hinted with a short ls:random plan: the
+    local search gets ``HINT_SHARE`` of the time limit (at most ``HINT_EVALUATIONS``), its
+    plan is the complete hint of ``solve_cpsat_partition(hint=...)`` (the hook the hybrid
+    has), which gets the rest of the same deadline. Prints the plan JSON, as ``fuseplan
+    solve --json`` does, the hint's time and cost in ``solve.details``."""
+    import dataclasses
+
+    from fuseplan.models.plan_io import plan_to_dict
+    from fuseplan.solver.api import solve_problem
+    from fuseplan.solver.exact.cpsat_partition import solve_cpsat_partition
+    from fuseplan.solver.problem import Limits, make_problem
+    from fuseplan.solver.progress import Deadline
+    from fuseplan.solver.search.run import SearchSettings
+
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.load import load_graph
+
+    graph = load_graph(net)
+    problem = make_problem(graph, make_cost_model(scheme, graph, 1), buffer_kb * 1024)
+    limits = Limits(time_limit_s=time_limit, seed=seed)
+    deadline = Deadline(limits)
+    search = SearchSettings(repair="random", evaluations=HINT_EVALUATIONS, reference_time_s=0)
+    hint = solve_problem(problem, Limits(time_limit_s=HINT_SHARE * time_limit, seed=seed),
+                         "ls:random", search)
+    run = solve_cpsat_partition(problem, limits, hint=list(hint.groups), deadline=deadline,
+                                why="hinted with ls:random")
+    result = run.result
+    details = {**result.plan.solve.details, "hint_bytes": hint.objective_bytes,
+               "hint_s": round(hint.wall_time_s, 3),
+               "hint_feasible": run.stats.hint_feasible,
+               # the hint is a valid plan in hand from its end on
+               "curve": [[round(hint.wall_time_s, 4), hint.objective_bytes],
+                         *result.plan.solve.details.get("curve", [])]}
+    plan = dataclasses.replace(result.plan, solve=dataclasses.replace(result.plan.solve,
+                                                                      details=details))
+    print(json.dumps(plan_to_dict(plan, graph)))
+    return 0
 
 
 def time_within(run: Run, target: int) -> float | None:
@@ -162,7 +219,7 @@ def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
     rows = math.ceil(len(keys) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
     colours = {"auto": "tab:blue", "astar": "tab:green", "cpsat-partition": "tab:red",
-               "hybrid": "tab:orange"}
+               HINTED: "tab:purple", "hybrid": "tab:orange"}
     for ax, key in zip(axes.flat, keys):
         mine = [r for r in runs if (r.net, r.scheme, r.buffer_kb) == key and r.fusible]
         best = min(r.fusible for r in mine)
@@ -213,7 +270,12 @@ def pruning(time_limit: float) -> None:
             result = hybrid(problem, Limits(time_limit_s=time_limit),
                             settings=HybridSettings(handover=False, prune=prune))
             over = 100 * (result.objective_bytes - best.objective_bytes) / best.objective_bytes
-            line.append(f"{prune} {result.objective_bytes:,} {result.status} (+{over:.2f} %)")
+            said = result.details.get("pruning") or {}
+            extra = (f", {said['pairs']} pairs from {said['hulls_explained']} hulls in "
+                     f"{said['seconds']:.2f} s, {said['kept_by_incumbent']} kept by the "
+                     f"incumbent" if "hulls_explained" in said else "")
+            line.append(f"{prune} {result.objective_bytes:,} {result.status} (+{over:.2f} %"
+                        f"{extra}; plan from {result.details.get('plan_from')})")
         print("; ".join(line), flush=True)
 
 
@@ -221,7 +283,8 @@ def main() -> int:
     from instances import CELL_INSTANCES, WIDE_INSTANCES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("zoo", "wide", "easy", "pruning"), default="wide")
+    parser.add_argument("--part", choices=("zoo", "wide", "easy", "pruning", "handover"),
+                        default="wide")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--seeds", type=int, default=1, help="hybrid seeds (issue: 5 on hard)")
@@ -234,7 +297,13 @@ def main() -> int:
                         "instance (plan and bound against time, every method) into this PNG")
     parser.add_argument("--reprint", type=Path, nargs="+", help="print the tables of --out "
                         "files again (the last run of a method on an instance counts)")
+    parser.add_argument("--hinted", nargs=5, metavar=("NET", "SCHEME", "KB", "S", "SEED"),
+                        help="one run of cpsat-partition hinted by ls:random (what the "
+                        f"{HINTED} rows run, in their own process); prints its plan JSON")
     args = parser.parse_args()
+    if args.hinted:
+        net, scheme, kb, limit, seed = args.hinted
+        return hinted(net, scheme, int(kb), float(limit), int(seed))
     print("command:", "python benchmarks/bench_hybrid.py " + shlex.join(sys.argv[1:]))
     methods = [m for m in args.methods.split(",") if m]
     if args.reprint:  # the tables again from --out files, without running anything
@@ -258,6 +327,8 @@ def main() -> int:
         return 0
     if args.part == "zoo":
         cases = list(ZOO_CASES)
+    elif args.part == "handover":
+        cases = list(HANDOVER_CASES)
     else:
         wanted = set(args.instances.split(",")) if args.instances else None
         cases = [(inst.spec, scheme, int(kb))
