@@ -19,7 +19,7 @@ Anytime validity: after every master solve the Lagrangian bound
 ``L(pi) = pi(V) + sum_v min_{S holds v} rc_S/|S|`` (:func:`.lp_bound_columns.lagrangian_bound`,
 derivation there) is computed over all candidates; it is valid for any ``pi``, so a run
 stopped early still returns a bound, and at the LP optimum it equals it. The value returned
-is the best L seen, rounded up to an integer after a relative safety margin of 1e-6 for
+is the best L seen, rounded up to an integer after a relative safety margin of 1e-9 for
 floating point (costs are integers). With enumeration cut short (time limit, stop, the
 6 M cap), the groups it may have missed are relaxed to per-op floors
 (:mod:`.lp_bound_relax`): still a valid bound, weaker, and never ``proven``.
@@ -40,7 +40,7 @@ from .lp_bound_relax import first_missing_seed, op_floors
 from .problem import Problem
 from .progress import Deadline
 
-SAFETY = 1e-6  # relative margin taken off the float bound before rounding up
+SAFETY = 1e-9  # relative margin taken off the float bound before rounding up
 TOLERANCE = 1e-7  # a reduced cost below -TOLERANCE (in scaled units) is negative
 MAX_ITERATIONS = 500
 

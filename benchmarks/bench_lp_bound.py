@@ -1,0 +1,163 @@
+"""The LP bound (``solver/lp_bound.py``) on the frozen wide and cell instances: how tight,
+how fast, against the bounds quoted today (issue 14, item 8).
+
+Each instance runs in its own process (``--one``), timed whole with its peak memory
+(``process_run.measure``). The child builds the problem, runs ``lp_lower_bound`` under
+``--time-limit`` (omit it for an unbounded run: enumeration up to the 6 M candidate cap),
+then, untimed, ``bounds.whole_problem_bound`` (A*'s estimate from the empty ideal), and
+prints one JSON line. The driver adds the best known plan and the best bound quoted so far
+(``auto``'s A* estimate, the hybrid's master bound: the runs recorded in
+``benchmarks/results/hyb_wide*.jsonl`` and ``wide_exact_rows.csv``) and prints a table:
+gap = (best known plan - bound) / best known plan.
+
+    .venv/bin/python benchmarks/bench_lp_bound.py --instances w8-200,darts-5 \\
+        --schemes lbdf --buffers 128 --time-limit 60 --out /tmp/lp.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+RESULTS = ROOT / "benchmarks" / "results"
+KNOWN_FILES = ("hyb_wide.jsonl", "hyb_wide512.jsonl", "hyb_zoo.jsonl")
+
+
+def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None) -> dict:
+    """The child: the LP bound of one instance, and the whole-problem bound beside it."""
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.bounds import whole_problem_bound
+    from fuseplan.solver.lp_bound import lp_lower_bound
+    from fuseplan.solver.problem import Limits, make_problem
+    from fuseplan.solver.progress import Deadline
+
+    graph = load_graph(spec)
+    problem = make_problem(graph, make_cost_model(scheme, graph, 1), buffer_kb * 1024)
+    deadline = Deadline(Limits(time_limit_s=time_limit))
+    found = lp_lower_bound(problem, deadline)
+    started = time.perf_counter()
+    whole = whole_problem_bound(problem)
+    return {
+        "net": spec, "scheme": scheme, "buffer_kb": buffer_kb, "time_limit_s": time_limit,
+        "lp_bound": found.value, "proven": found.proven, "candidates": found.candidates,
+        "complete": found.candidates_complete, "first_relaxed": found.first_relaxed,
+        "ops": problem.num_ops, "columns": found.columns, "iterations": found.iterations,
+        "enumerate_s": round(found.enumerate_seconds, 2), "lp_s": round(found.lp_seconds, 2),
+        "bound_s": round(found.seconds, 2), "lp_value": found.lp_value, "why": found.why,
+        "whole_problem_bound": whole, "whole_s": round(time.perf_counter() - started, 2),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
+def known() -> dict[tuple[str, str, int], tuple[int, int]]:
+    """(net, scheme, KB) -> (best known plan, best bound quoted) over the recorded runs."""
+    best: dict[tuple[str, str, int], tuple[int, int]] = {}
+
+    def note(key: tuple[str, str, int], plan: int | None, bound: int | None) -> None:
+        old_plan, old_bound = best.get(key, (None, 0))
+        if plan is not None and (old_plan is None or plan < old_plan):
+            old_plan = plan
+        best[key] = (old_plan, max(old_bound, bound or 0))
+
+    for name in KNOWN_FILES:
+        path = RESULTS / name
+        if path.exists():
+            for line in path.read_text().splitlines():
+                r = json.loads(line)
+                note((r["net"], r["scheme"], r["buffer_kb"]), r.get("fusible"), r.get("bound"))
+    rows = RESULTS / "wide_exact_rows.csv"
+    if rows.exists():
+        for r in csv.DictReader(rows.open()):
+            plan = int(r["fusible_dram_bytes"]) if r["fusible_dram_bytes"] else None
+            bound = int(r["bound_bytes"]) if r["bound_bytes"] else None
+            note((r["net"], r["scheme"], int(r["buffer_bytes"]) // 1024), plan, bound)
+    return best
+
+
+def gap(plan: int | None, bound: int | None) -> str:
+    if not plan or bound is None:
+        return "-"
+    return f"{100 * (plan - bound) / plan:.1f} %"
+
+
+def table(rows: list[dict]) -> None:
+    best = known()
+    print("| instance | scheme, KB | limit s | candidates | relaxed from op | columns / iters "
+          "| enum s / LP s | LP bound | whole-problem bound | best bound before | best known "
+          "plan | gap LP | gap before | wall s, RSS MB, load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        plan, before = best.get((r["net"], r["scheme"], r["buffer_kb"]), (None, 0))
+        before = max(before, r["whole_problem_bound"])
+        complete = "complete" if r["complete"] else "cut"
+        relaxed = "-" if r["first_relaxed"] >= r["ops"] else str(r["first_relaxed"])
+        limit = "none" if r["time_limit_s"] is None else f"{r['time_limit_s']:g}"
+        proven = "" if r["proven"] else " (not LP opt.)"
+        print(f"| {r['net']} | {r['scheme'].upper()} {r['buffer_kb']} | {limit} | "
+              f"{r['candidates']:,} {complete} | {relaxed} | {r['columns']:,} / "
+              f"{r['iterations']} | {r['enumerate_s']} / {r['lp_s']} | {r['lp_bound']:,}"
+              f"{proven} | {r['whole_problem_bound']:,} | {before:,} | "
+              f"{'-' if plan is None else f'{plan:,}'} | {gap(plan, r['lp_bound'])} | "
+              f"{gap(plan, before)} | {r.get('wall_s', '-')}, {r.get('rss_mb', '-')}, "
+              f"{r['load']} |")
+
+
+def main() -> None:
+    from instances import CELL_INSTANCES, WIDE_INSTANCES
+    from process_run import measure
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", default="w8-200,w12-200,w16-200,darts-5,nasnet-5")
+    parser.add_argument("--schemes", default="lbdf,brr")
+    parser.add_argument("--buffers", default="128,512")
+    parser.add_argument("--time-limit", type=float, default=None,
+                        help="seconds for the whole bound (none: enumerate up to the cap)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="kill a child after")
+    parser.add_argument("--out", type=Path, help="append the JSON lines here")
+    parser.add_argument("--reprint", type=Path, nargs="*", help="print the table of files")
+    parser.add_argument("--one", nargs=3, metavar=("SPEC", "SCHEME", "KB"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        spec, scheme, kb = args.one
+        print(json.dumps(one(spec, scheme, int(kb), args.time_limit)))
+        return
+    if args.reprint:
+        table([json.loads(line) for p in args.reprint for line in p.read_text().splitlines()])
+        return
+    by_label = {i.name: i for i in WIDE_INSTANCES + CELL_INSTANCES}
+    rows = []
+    for label in args.instances.split(","):
+        for scheme in args.schemes.split(","):
+            for kb in (int(b) for b in args.buffers.split(",")):
+                spec = by_label[label].spec
+                argv = [sys.executable, str(Path(__file__).resolve()), "--one", spec, scheme,
+                        str(kb)]
+                if args.time_limit is not None:
+                    argv += ["--time-limit", str(args.time_limit)]
+                print("command: python benchmarks/bench_lp_bound.py " + shlex.join(argv[2:]),
+                      flush=True)
+                code, wall, rss, out, err = measure(argv, args.timeout, cwd=ROOT)
+                if code != 0:
+                    print(f"  failed ({code}): {err.strip().splitlines()[-1:] or ''}", flush=True)
+                    continue
+                row = json.loads(out.strip().splitlines()[-1])
+                row.update(wall_s=round(wall, 1), rss_mb=round(rss))
+                print("  " + json.dumps(row), flush=True)
+                rows.append(row)
+                if args.out is not None:
+                    with args.out.open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+    table(rows)
+
+
+if __name__ == "__main__":
+    main()
