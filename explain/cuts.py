@@ -7,8 +7,8 @@ G - A such that
   induced DAG), so the two halves can never form a cycle with each other;
 - both halves are non-empty and weakly connected;
 - both halves pass :func:`~fuseplan.models.group.check_group`'s structural checks (weakly
-  connected and convex; a half of a convex G cut this way is always convex, and it is checked
-  all the same with the same predicates, ``connected_in`` / ``convex_in``).
+  connected and convex; a half of a convex G cut this way is always convex, so connectivity
+  is what is checked, with the same predicate, ``connected_in``).
 
 Its **crossing** edges are every edge of G from A to G - A. An *edge* is (producer op,
 consumer op, tensor); ops have one output tensor, so (producer, consumer) names it.
@@ -155,26 +155,28 @@ def ideals(graph: Graph, group: int, limit: int,
     """Every ideal of ``group``'s DAG except {} and the whole group, ascending by the order
     they are found; None when there are more than ``limit``. :class:`ListingStopped` when
     ``should_stop()`` (asked every :data:`CHECK_EVERY` steps) says so."""
-    preds = graph_masks(graph).pred_mask
-    ops = mask_ops(group)
+    desc = graph_masks(graph).desc_mask
     found: list[int] = []
-    stack: list[tuple[int, int]] = [(0, 0)]  # (next position in ops, ideal so far)
+    # (ops not decided yet, ideal so far). The lowest undecided op v can always join: its
+    # predecessors in the group come earlier in the topological order, so each was decided,
+    # and one left out took v out with its descendants. Leaving v out takes them out too, so
+    # every leaf is a distinct ideal and the walk has fewer steps than twice the ideals.
+    stack: list[tuple[int, int]] = [(group, 0)]
     steps = 0
     while stack:
         steps += 1
         if steps % CHECK_EVERY == 0:
             _stop_if(should_stop)
-        i, upper = stack.pop()
-        if i == len(ops):
+        rest, upper = stack.pop()
+        if not rest:
             if upper and upper != group:
                 found.append(upper)
                 if len(found) > limit:
                     return None
             continue
-        v = ops[i]
-        stack.append((i + 1, upper))
-        if preds[v] & group & ~upper == 0:
-            stack.append((i + 1, upper | 1 << v))
+        low = rest & -rest
+        stack.append((rest & ~(desc[low.bit_length() - 1] | low), upper))  # v left out
+        stack.append((rest ^ low, upper | low))  # v joins (walked first)
     return found
 
 
@@ -194,15 +196,17 @@ def _edge_candidates(graph: Graph, group: int, edge: Edge) -> set[int]:
     return found
 
 
-def _as_cut(graph: Graph, group: int, first: int, edges: Sequence[Edge]) -> Cut | None:
-    masks = graph_masks(graph)
+def _as_cut(nbr: Sequence[int], group: int, first: int,
+            ends: Sequence[tuple[int, int]]) -> Cut | None:
+    """The cut (first, group - first) when both halves are weakly connected (``nbr``: the
+    neighbour masks; ``ends[i]``: edge i's producer and consumer bits). ``first`` is an
+    ideal of the convex ``group`` (every candidate is), so both halves are convex: a path
+    between two ops of a half stays in the group, and a path into an op of ``first`` starts
+    in ``first``, one out of an op of the second half ends in it."""
     second = group & ~first
-    for half in (first, second):
-        if not connected_in(half, masks.nbr_mask) or not convex_in(half, masks.anc_mask,
-                                                                   masks.desc_mask):
-            return None
-    crossing = tuple(i for i, e in enumerate(edges)
-                     if first >> e.producer & 1 and second >> e.consumer & 1)
+    if not connected_in(first, nbr) or not connected_in(second, nbr):
+        return None
+    crossing = tuple(i for i, (p, c) in enumerate(ends) if first & p and second & c)
     return Cut(first, second, crossing)
 
 
@@ -223,10 +227,12 @@ def cut_space(graph: Graph, group: int, max_ideals: int = MAX_IDEALS,
         candidates.discard(0)
         candidates.discard(group)
         listed = list(candidates)
+    nbr = graph_masks(graph).nbr_mask
+    ends = [(1 << e.producer, 1 << e.consumer) for e in edges]
     cuts = []
     for first in sorted(listed):
         _stop_if(should_stop)
-        if c := _as_cut(graph, group, first, edges):
+        if c := _as_cut(nbr, group, first, ends):
             cuts.append(c)
     through: list[list[int]] = [[] for _ in edges]
     for ci, c in enumerate(cuts):
