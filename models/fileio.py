@@ -9,6 +9,8 @@ import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +93,11 @@ def check_output_path(
     return target
 
 
-def save_figure_atomic(fig: Any, path: str | Path, *, dpi: float = 110.0) -> None:
-    """Saves a matplotlib figure atomically (temp file + rename), with the usual file mode."""
-    target = check_output_path(path, what="drawing", suffixes=IMAGE_SUFFIXES)
-    fmt = target.suffix.lstrip(".").lower()
-    fmt = "jpeg" if fmt == "jpg" else fmt
+@contextmanager
+def atomic_temp_path(target: Path) -> Iterator[str]:
+    """The name of a temp file in ``target``'s folder for the block to write; when the block
+    ends without an error the file gets the usual mode and replaces ``target``, otherwise it
+    is removed. An OSError is a one-line :class:`FusePlanError`."""
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -103,16 +105,26 @@ def save_figure_atomic(fig: Any, path: str | Path, *, dpi: float = 110.0) -> Non
         raise write_error(target, err) from None
     os.close(fd)
     try:
-        fig.savefig(tmp, format=fmt, dpi=dpi)
+        yield tmp
         os.chmod(tmp, new_file_mode())
         os.replace(tmp, target)
-    except ValueError as err:
-        raise FusePlanError(f"cannot draw to {str(target)!r}: {err}") from None
     except OSError as err:
         raise write_error(target, err) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def save_figure_atomic(fig: Any, path: str | Path, *, dpi: float = 110.0) -> None:
+    """Saves a matplotlib figure atomically (temp file + rename), with the usual file mode."""
+    target = check_output_path(path, what="drawing", suffixes=IMAGE_SUFFIXES)
+    fmt = target.suffix.lstrip(".").lower()
+    fmt = "jpeg" if fmt == "jpg" else fmt
+    with atomic_temp_path(target) as tmp:
+        try:
+            fig.savefig(tmp, format=fmt, dpi=dpi)
+        except ValueError as err:
+            raise FusePlanError(f"cannot draw to {str(target)!r}: {err}") from None
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:

@@ -14,8 +14,6 @@ constant nodes, and the nodes of no group, stay in the main graph.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -23,7 +21,7 @@ import onnx
 from onnx import helper
 
 from .errors import FusePlanError
-from .fileio import new_file_mode, write_error
+from .fileio import atomic_temp_path
 from .plan_export_map import ExportMap, node_reads, topological_positions
 
 NODE_METADATA_IR = 10
@@ -168,14 +166,8 @@ def write_checked_model(model: onnx.ModelProto, path: Path) -> bool:
     """Writes the model atomically after ``onnx.checker.check_model(full_check=True)`` passed
     on the written file; returns whether the weights went to an external data file
     (``<name>.data``, for models over protobuf's 2 GB)."""
-    folder = path.parent if str(path.parent) else Path(".")
     external = model.ByteSize() > _LARGE
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as err:
-        raise write_error(path, err) from None
-    os.close(fd)
-    try:
+    with atomic_temp_path(path) as tmp:
         if external:
             onnx.save(model, tmp, save_as_external_data=True, location=f"{path.name}.data")
         else:
@@ -185,11 +177,4 @@ def write_checked_model(model: onnx.ModelProto, path: Path) -> bool:
         except Exception as err:
             first = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise FusePlanError(f"the exported model fails the ONNX checker: {first}") from None
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except OSError as err:
-        raise write_error(path, err) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return external
