@@ -5,6 +5,7 @@ and one buffer drawn from the same seed, so any failure is reproduced by its see
 
     .venv/bin/python benchmarks/fuzz_long.py --graphs 10000 --jobs 2 --out runs/fuzz-long
     .venv/bin/python benchmarks/fuzz_long.py --only 1234          # re-check one seed, verbose
+    .venv/bin/python benchmarks/fuzz_long.py --learned 200 --jobs 2 --out runs/fuzz-learned
 
 Per graph: ``auto`` (exact) and one more exact method in turn (ideals, astar, cpsat-partition,
 cpsat-flow, milp; the set partitions only up to 30 ops); brute force when it has <= 9 ops; two searches in turn over rs, ls, nsga2
@@ -13,6 +14,15 @@ relabelled graph (another topological order, other names) solved again; every pl
 the validator and a JSON round trip. One JSON line per graph goes to ``OUT/results.jsonl`` as it
 finishes (a stopped run resumes where it left off, checking failed seeds again); the summary
 is printed at the end and written to ``OUT/summary.md``.
+
+``--learned N`` runs the smaller sample of the learned repairs instead (issue 16): N graphs
+of 1..30 ops (seeds as above), each through ``auto`` (and brute force on <= 9 ops) and four
+searches, one per learned strategy (gnnexplainer, pgexplainer, rgexplainer, ig; the search
+in turn over rs, ls, nsga2) with ``--learned-evaluations`` each (default 10) and a
+``--learned-time`` limit (default 20 s; a search stopped by it still returns a plan, which is
+checked the same). Checked: every plan passes the validator and survives JSON, and none is
+below the optimum. Rows go to ``OUT/learned.jsonl`` and the summary to
+``OUT/learned-summary.md``.
 """
 
 from __future__ import annotations
@@ -27,12 +37,14 @@ import time
 import traceback
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fuzz_graphs import (  # noqa: E402
-    SCHEMES, check_instance, heuristic_methods, hybrid_available, pick_buffer, random_cnn,
+    SCHEMES, check_instance, heuristic_methods, hybrid_available, learned_methods, pick_buffer,
+    random_cnn,
 )
 
 EXACT_OTHERS = ("ideals", "astar", "cpsat-partition", "cpsat-flow", "milp")
@@ -71,13 +83,51 @@ def check_seed(seed: int, evaluations: int) -> dict:
     return row
 
 
-def summary(rows: list[dict], wall_s: float, command: str, jobs: int) -> str:
+LEARNED_OPS = 30  # the learned sample's largest graph (each proposal runs an explainer)
+
+
+def learned_instance(seed: int) -> tuple[random.Random, int, str]:
+    rng = random.Random(seed)
+    n = rng.randint(1, 9) if rng.random() < 0.3 else rng.randint(10, LEARNED_OPS)
+    return rng, n, SCHEMES[seed % 2]
+
+
+def check_learned_seed(seed: int, evaluations: int, time_limit_s: float) -> dict:
+    """One graph of the learned sample: auto, then one search per learned strategy."""
+    methods = learned_methods()
+    strategies = sorted({m.split(":")[1] for m in methods})
+    rng, n, scheme = learned_instance(seed)
+    start = time.perf_counter()
+    row: dict = {"seed": seed, "scheme": scheme}
+    try:
+        graph = random_cnn(rng, n, name=f"learned{seed}")
+        buffer = pick_buffer(graph, scheme, rng)
+        picked = []
+        for i, strategy in enumerate(strategies):
+            searches = [m for m in methods if m.endswith(f":{strategy}")]
+            picked.append(searches[(seed + i) % len(searches)])
+        out = check_instance(graph, scheme, buffer, exact=("auto",), heuristics=tuple(picked),
+                             evaluations=evaluations, search_time_s=time_limit_s)
+        row.update(ok=True, ops=out.ops, buffer=out.buffer, optimum=out.optimum,
+                   proven=out.proven, brute_forced=out.brute_forced, plans=out.plans_checked,
+                   methods=["auto", *picked], repaired=out.repaired)
+    except AssertionError as err:
+        row.update(ok=False, error=str(err)[:500])
+    except Exception as err:  # a crash is a failure too
+        row.update(ok=False, error=f"{type(err).__name__}: {err}"[:300],
+                   trace=traceback.format_exc()[-1500:])
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+def summary(rows: list[dict], wall_s: float, command: str, jobs: int,
+            title: str = "Long fuzz") -> str:
     ok = [r for r in rows if r.get("ok")]
     bad = [r for r in rows if not r.get("ok")]
     methods = Counter(m for r in ok for m in r.get("methods", []))
     load = os.getloadavg()
     lines = [
-        "# Long fuzz",
+        f"# {title}",
         "",
         f"`{command}`",
         "",
@@ -89,6 +139,7 @@ def summary(rows: list[dict], wall_s: float, command: str, jobs: int) -> str:
         f"- plans validated and round-tripped through JSON: {sum(r.get('plans', 0) for r in ok):,}",
         f"- schemes: " + ", ".join(f"{s} {sum(r['scheme'] == s for r in rows):,}" for s in SCHEMES),
         "- methods (graphs each ran on): " + ", ".join(f"{m} {c:,}" for m, c in sorted(methods.items())),
+        *_repaired_line(ok),
         f"- wall time of this call: {wall_s:,.0f} s with {jobs} worker(s); sum of per-graph "
         f"times {sum(r['seconds'] for r in rows):,.0f} s",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -100,6 +151,21 @@ def summary(rows: list[dict], wall_s: float, command: str, jobs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _repaired_line(rows: list[dict]) -> list[str]:
+    """Groups each repair strategy split, summed over the rows (learned rows only)."""
+    groups: Counter[str] = Counter()
+    graphs: Counter[str] = Counter()
+    for r in rows:
+        for method, n in r.get("repaired", {}).items():
+            strategy = method.split(":")[-1]
+            groups[strategy] += n
+            graphs[strategy] += n > 0
+    if not groups:
+        return []
+    return ["- groups repaired (graphs where the strategy repaired at least one): "
+            + ", ".join(f"{s} {groups[s]:,} ({graphs[s]:,})" for s in sorted(groups))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--graphs", type=int, default=10_000)
@@ -109,14 +175,27 @@ def main() -> int:
                         help="budget of each search per graph (default 60)")
     parser.add_argument("--out", default="runs/fuzz-long")
     parser.add_argument("--only", type=int, help="check this one seed and print the row")
+    parser.add_argument("--learned", type=int, metavar="N",
+                        help="instead: the learned repairs' sample of N graphs (docstring)")
+    parser.add_argument("--learned-evaluations", type=int, default=10,
+                        help="budget of each learned search per graph (default 10)")
+    parser.add_argument("--learned-time", type=float, default=20.0,
+                        help="--time-limit of each learned search, seconds (default 20)")
     args = parser.parse_args()
+    learned = args.learned is not None
+    if learned:
+        args.graphs = args.learned
+        check = partial(check_learned_seed, evaluations=args.learned_evaluations,
+                        time_limit_s=args.learned_time)
+    else:
+        check = partial(check_seed, evaluations=args.evaluations)
     if args.only is not None:
-        row = check_seed(args.only, args.evaluations)
+        row = check(args.only)
         print(json.dumps(row, indent=2))
         return 0 if row["ok"] else 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = out / "results.jsonl"
+    results = out / ("learned.jsonl" if learned else "results.jsonl")
     done: dict[int, dict] = {}
     if results.exists():
         for line in results.read_text().splitlines():
@@ -132,7 +211,7 @@ def main() -> int:
           flush=True)
     start = time.perf_counter()
     with open(results, "a", encoding="utf-8") as fh, ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(check_seed, s, args.evaluations) for s in seeds]
+        futures = [pool.submit(check, s) for s in seeds]
         for i, future in enumerate(as_completed(futures), 1):
             row = future.result()
             done[row["seed"]] = row
@@ -144,8 +223,9 @@ def main() -> int:
                 elapsed = time.perf_counter() - start
                 print(f"{i}/{len(seeds)} in {elapsed:.0f} s", flush=True)
     rows = [done[s] for s in range(args.start, args.start + args.graphs) if s in done]
-    text = summary(rows, time.perf_counter() - start, command, args.jobs)
-    (out / "summary.md").write_text(text)
+    text = summary(rows, time.perf_counter() - start, command, args.jobs,
+                   "Long fuzz: learned repairs" if learned else "Long fuzz")
+    (out / ("learned-summary.md" if learned else "summary.md")).write_text(text)
     print(text)
     return 0 if all(r.get("ok") for r in rows) else 1
 

@@ -197,6 +197,7 @@ class Outcome:
     brute_forced: bool
     plans_checked: int = 0
     heuristics: dict[str, int] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)  # groups a search's repair split
 
 
 def hybrid_available() -> bool:
@@ -225,6 +226,13 @@ def heuristic_methods(repairs: tuple[str, ...] = ("cost", "random")) -> list[str
     return names
 
 
+def learned_methods() -> list[str]:
+    """Every search with each learned repair (``explain/registry.py``), greedy left out."""
+    from fuseplan.explain.registry import LEARNED_STRATEGIES
+
+    return [m for m in heuristic_methods(LEARNED_STRATEGIES) if m != "greedy"]
+
+
 def _solve(graph: Graph, scheme: str, buffer: int, method: str, evaluations: int,
            time_limit_s: float | None, seed: int = 0):
     return solve_net(graph, buffer_bytes=buffer, scheme=scheme, method=method,
@@ -246,9 +254,10 @@ def _valid(graph: Graph, scheme: str, result, where: str) -> None:
 def check_instance(graph: Graph, scheme: str, buffer: int, *, exact: tuple[str, ...],
                    heuristics: tuple[str, ...], brute_ops: int = 9, evaluations: int = 300,
                    time_limit_s: float = 20.0, relabel_rng: random.Random | None = None,
-                   hybrid_time_s: float = 5.0) -> Outcome:
+                   hybrid_time_s: float = 5.0, search_time_s: float | None = None) -> Outcome:
     """Checks the properties of the module docstring on one instance (AssertionError with
-    the instance and the method on a violation)."""
+    the instance and the method on a violation). The searches run within ``evaluations``
+    and, when given, ``search_time_s``; the hybrid within ``hybrid_time_s``."""
     where = f"{graph.num_ops} ops, {scheme}, buffer {buffer}"
     first = _solve(graph, scheme, buffer, exact[0], evaluations, time_limit_s)
     _valid(graph, scheme, first, f"{where}, {exact[0]}")
@@ -266,12 +275,13 @@ def check_instance(graph: Graph, scheme: str, buffer: int, *, exact: tuple[str, 
         if proven and r.status == "OPTIMAL":
             assert r.plan.totals.fusible_dram_bytes == optimum, f"{where}: {method} disagrees"
     for method in heuristics:
-        limit = hybrid_time_s if method.startswith("hybrid") else None
+        limit = hybrid_time_s if method.startswith("hybrid") else search_time_s
         r = _solve(graph, scheme, buffer, method, evaluations, limit, seed=graph.num_ops)
         _valid(graph, scheme, r, f"{where}, {method}")
         out.plans_checked += 1
         got = r.plan.totals.fusible_dram_bytes
         out.heuristics[method] = got
+        out.repaired[method] = int((r.details or {}).get("repaired_groups") or 0)
         if proven:
             assert got >= optimum, f"{where}: {method} found {got} < the optimum {optimum}"
             assert r.status != "OPTIMAL" or got == optimum, \
