@@ -28,6 +28,8 @@ its plan (validated, with its proof status) is the row's plan.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -112,8 +114,9 @@ class _Shared:
     lattice, each op's F_beta alone and unfused price, each candidate's ``appear``."""
 
     def __init__(self, graph: Graph, model: CostModel, to_bytes: int, limits: Limits,
-                 deadline: Deadline) -> None:
+                 deadline: Deadline, *, fixed_prices: bool) -> None:
         self.graph = graph
+        self.fixed_prices = fixed_prices  # F_D does not depend on the buffer (LBDF)
         self.model = model
         self.limits = limits
         self.deadline = deadline
@@ -133,6 +136,10 @@ class _Shared:
         b = model.bytes_per_element
         self.unfused = tuple(unfused_cost(graph, v, b).dram_bytes for v in range(graph.num_ops))
         self.appear = tuple(self._appear(mask) for mask in self.cands.masks)
+        by_need = sorted(zip(self.op_fbeta, self.unfused))
+        self._fbeta_sorted = [f for f, _ in by_need]
+        self._unfused_from = list(itertools.accumulate([u for _, u in by_need][::-1]))[::-1]
+        self._unfused_from.append(0)  # suffix sums: the ops with F_beta >= beta
         self.solves = 0
 
     def _appear(self, mask: int) -> int:
@@ -150,11 +157,15 @@ class _Shared:
 
     def unfused_total(self, beta: int) -> int:
         """The unfused traffic of the ops unfusable at ``beta`` (all-ops minus fusible)."""
-        return sum(u for f, u in zip(self.op_fbeta, self.unfused) if f >= beta)
+        return self._unfused_from[bisect.bisect_left(self._fbeta_sorted, beta)]
 
-    def candidates_at(self, problem: Problem) -> CandidateSet:
+    def candidates_at(self, problem: Problem, prices: Sequence[int] | None = None
+                      ) -> CandidateSet:
         """The candidates at ``problem``'s buffer: those at ``to`` that have appeared, plus
-        the singletons of the ops unfusable there (price 0, as enumeration gives them)."""
+        the singletons of the ops unfusable there (price 0, as enumeration gives them).
+        Their F_D: ``prices`` (per candidate at ``to``, kept up to date by the BRR sweep),
+        else the enumeration's when F_D does not depend on the buffer (LBDF), else the
+        model's."""
         beta = problem.buffer_bytes
         keep: list[int] = []
         costs: list[int] = []
@@ -167,9 +178,14 @@ class _Shared:
                 continue
             if self.appear[i] <= beta:
                 keep.append(i)
-                cost = self.model.dram_bytes(mask, beta)
-                assert cost is not None, "a candidate that has appeared fits"
-                costs.append(int(cost))
+                if prices is not None:
+                    costs.append(prices[i])
+                elif self.fixed_prices:
+                    costs.append(c.costs[i])
+                else:
+                    cost = self.model.dram_bytes(mask, beta)
+                    assert cost is not None, "a candidate that has appeared fits"
+                    costs.append(int(cost))
         return CandidateSet(
             masks=tuple(c.masks[i] for i in keep),
             costs=tuple(costs),
@@ -180,7 +196,7 @@ class _Shared:
             seconds=0.0,
         )
 
-    def solve_at(self, beta: int) -> SolveResult:
+    def solve_at(self, beta: int, prices: Sequence[int] | None = None) -> SolveResult:
         """The exact solver at ``beta``: ``ideals`` over the filtered candidates and the
         shared lattice; ``auto`` from scratch when the lattice is over ideals' cap."""
         self.solves += 1
@@ -193,7 +209,8 @@ class _Shared:
         from .exact import ideals
 
         return ideals.solve(problem, limits, deadline=Deadline(limits),
-                            candidates=self.candidates_at(problem), lattice=self.lattice,
+                            candidates=self.candidates_at(problem, prices),
+                            lattice=self.lattice,
                             why="frontier: candidates enumerated once at the largest buffer")
 
 
@@ -246,8 +263,11 @@ def pareto_tilings(model: CostModel, mask: int, to_bytes: int) -> list[tuple[int
     by B ascending (D strictly falling), with B + 1 <= ``to_bytes``: F_D at beta is the D of
     the last one with B < beta, so F_D changes exactly at their B + 1."""
     prof = model.profile(mask)  # type: ignore[attr-defined]  # BRR's, also through barriers
+    heights = {h for _, h, _, _ in prof.read} | {h for _, h, _ in prof.outputs}
     points: list[tuple[int, int]] = []
     for n in range(1, prof.n_max + 1):
+        if n > 1 and all(-(-h // n) == -(-h // (n - 1)) for h in heights):
+            continue  # same rows as n - 1, so the same B and no less D: dominated
         tensors = prof.tensor_bytes(n)
         points.append((prof.weight_sum + tensors, prof.dram(n, "resident")))
         points.append((prof.weight_max + tensors, prof.dram(n, "streamed")))
@@ -265,42 +285,71 @@ def pareto_tilings(model: CostModel, mask: int, to_bytes: int) -> list[tuple[int
 
 
 class _IncrementalPath:
-    """Shortest path over the ideal lattice whose arc prices change: arcs built once; after
-    a change only the ideals after the lowest changed tail are recomputed (numpy per ideal)."""
+    """Shortest path over the ideal lattice whose arc prices change. The arcs are built once.
+    A price that falls is pushed forward from its arc's head, ideal by ideal in order, only
+    as far as distances improve (usually not at all: most groups are on no shortest path);
+    a price that rises (an op turning fusible costs more than unfused) recomputes the
+    distances after the lowest ideal the group leaves."""
 
     def __init__(self, shared: _Shared) -> None:
-        import numpy as np
-
         from .exact.ideals import lattice_arcs
 
         assert shared.lattice is not None
         out, complete = lattice_arcs(shared.top, shared.lattice, shared.cands, None)
         assert complete
         self.n = len(shared.lattice)
-        arcs = sorted((j, i, g) for i, row in enumerate(out) for j, g in row)
-        self.np = np
-        self.tail = np.array([i for _, i, _ in arcs], dtype=np.int64)
-        self.cand = np.array([g for _, _, g in arcs], dtype=np.int64)
-        heads = np.array([j for j, _, _ in arcs], dtype=np.int64)
-        self.ptr = np.searchsorted(heads, np.arange(self.n + 1)).tolist()
-        low = [self.n] * len(shared.cands)
-        for _, i, g in arcs:
-            low[g] = min(low[g], i)
-        self.low_tail = low
-        self.cost = np.full(len(shared.cands), _INF, dtype=np.int64)
-        self.dist = np.full(self.n, _INF, dtype=np.int64)
+        self.out = out
+        self.into: list[list[tuple[int, int]]] = [[] for _ in range(self.n)]
+        self.arcs_of: list[list[tuple[int, int]]] = [[] for _ in range(len(shared.cands))]
+        for i, row in enumerate(out):
+            for j, g in row:
+                self.into[j].append((i, g))
+                self.arcs_of[g].append((i, j))
+        self.arcs = sum(len(row) for row in out)
+        self.cost = [_INF] * len(shared.cands)
+        self.dist = [_INF] * self.n
         self.dist[0] = 0
-        self.arcs = len(arcs)
+        self.full_passes = 0
 
     def set_costs(self, changes: dict[int, int]) -> None:
+        import heapq
+
+        cost, dist = self.cost, self.dist
+        rises = [g for g, c in changes.items() if c > cost[g]]
         for g, c in changes.items():
-            self.cost[g] = c
-        start = min((self.low_tail[g] for g in changes), default=self.n)
-        dist, tail, cand, cost, ptr = self.dist, self.tail, self.cand, self.cost, self.ptr
+            cost[g] = c
+        if rises:
+            start = min((i for g in changes for i, _ in self.arcs_of[g]), default=self.n)
+            self._recompute(start)
+            return
+        heap: list[int] = []
+        for g in changes:
+            c = cost[g]
+            for i, j in self.arcs_of[g]:
+                if dist[i] + c < dist[j]:
+                    dist[j] = dist[i] + c
+                    heap.append(j)
+        heapq.heapify(heap)
+        out = self.out
+        while heap:
+            i = heapq.heappop(heap)
+            here = dist[i]
+            for j, g in out[i]:
+                d = here + cost[g]
+                if d < dist[j]:
+                    dist[j] = d
+                    heapq.heappush(heap, j)
+
+    def _recompute(self, start: int) -> None:
+        self.full_passes += 1
+        cost, dist, into = self.cost, self.dist, self.into
         for j in range(start + 1, self.n):
-            s, e = ptr[j], ptr[j + 1]
-            if s < e:
-                dist[j] = min(_INF, int((dist[tail[s:e]] + cost[cand[s:e]]).min()))
+            best = _INF
+            for i, g in into[j]:
+                d = dist[i] + cost[g]
+                if d < best:
+                    best = d
+            dist[j] = best
 
     def value(self) -> int:
         return int(self.dist[self.n - 1])
@@ -333,8 +382,9 @@ def _brr_events(shared: _Shared, from_bytes: int, to_bytes: int
 
 
 def _incremental(shared: _Shared, from_bytes: int, to_bytes: int
-                 ) -> tuple[list[int], dict[int, int]]:
-    """BRR: the all-ops optimum at ``from`` and at every value where a price changes."""
+                 ) -> tuple[list[int], dict[int, int], dict[int, list[int]]]:
+    """BRR: the all-ops optimum at ``from`` and at every value where a price changes, and
+    each row's prices (all-ops, per candidate at ``to``)."""
     if shared.lattice is None:
         raise FusePlanError(
             f"{shared.graph.name!r} has too many ideals for the BRR frontier's incremental "
@@ -348,13 +398,24 @@ def _incremental(shared: _Shared, from_bytes: int, to_bytes: int
     path.set_costs(initial)
     points = [from_bytes, *values]
     opt = {0: path.value()}
+    prices = {0: list(path.cost)}
+    last = _row_key(shared, from_bytes, opt[0])
     for k, x in enumerate(values, start=1):
         path.set_costs(events[x])
         opt[k] = path.value()
+        key = _row_key(shared, x, opt[k])
+        if key != last:  # a row: keep the prices for its solve
+            prices[k] = list(path.cost)
+            last = key
         if k % 2000 == 0:
             shared.deadline.report("frontier: incremental re-solve", opt[k], done=k,
                                    total=len(values), unit="values")
-    return points, opt
+    return points, opt, prices
+
+
+def _row_key(shared: _Shared, beta: int, all_ops: int) -> tuple[int, int]:
+    """(all-ops, fusible) optimum: a row starts wherever either changes."""
+    return all_ops, all_ops - shared.unfused_total(beta)
 
 
 def compute_frontier(
@@ -373,16 +434,17 @@ def compute_frontier(
     limits = limits or Limits()
     deadline = Deadline(limits)
     start = time.perf_counter()
-    shared = _Shared(graph, model, to_bytes, limits, deadline)
+    shared = _Shared(graph, model, to_bytes, limits, deadline, fixed_prices=scheme == "lbdf")
     if scheme == "lbdf":
         points = [from_bytes, *_lbdf_values(shared, from_bytes, to_bytes)]
         opt, solved = _bisect(shared, points)
+        prices = {}
         candidate_values, evaluated, method = len(points) - 1, len(solved), "bisection"
     else:
-        points, opt = _incremental(shared, from_bytes, to_bytes)
+        points, opt, prices = _incremental(shared, from_bytes, to_bytes)
         solved = {}
         candidate_values, evaluated, method = len(points) - 1, len(points), "incremental"
-    steps = _rows(shared, points, opt, solved)
+    steps = _rows(shared, points, opt, solved, prices)
     return Frontier(
         net=graph.name, scheme=scheme, bytes_per_element=model.bytes_per_element,
         from_bytes=from_bytes, to_bytes=to_bytes, steps=tuple(steps),
@@ -393,20 +455,21 @@ def compute_frontier(
 
 
 def _rows(shared: _Shared, points: list[int], opt: dict[int, int],
-          solved: dict[int, SolveResult]) -> list[Step]:
+          solved: dict[int, SolveResult], prices: dict[int, list[int]]) -> list[Step]:
     """A row wherever the all-ops optimum or the fusible one (all-ops minus the unfusable
-    ops' traffic) changes, each with the exact solver's plan at that buffer."""
+    ops' traffic) changes, each with the exact solver's plan at that buffer (over the
+    row's ``prices`` when the sweep kept them)."""
     rows: list[int] = []
     last: tuple[int, int] | None = None
     for i, beta in enumerate(points):
-        key = (opt[i], opt[i] - shared.unfused_total(beta))
+        key = _row_key(shared, beta, opt[i])
         if key != last:
             rows.append(i)
             last = key
     steps = []
     for k, i in enumerate(rows):
         beta = points[i]
-        result = solved.get(i) or shared.solve_at(beta)
+        result = solved.get(i) or shared.solve_at(beta, prices.get(i))
         all_ops = _all_ops(result, beta)
         if result.status == "OPTIMAL" and all_ops != opt[i]:
             raise AssertionError(f"frontier at {beta:,} B: the solver proves {all_ops:,} B, "
