@@ -7,7 +7,8 @@ Each instance runs in its own process (``--one``), timed whole with its peak mem
 then, untimed, ``bounds.whole_problem_bound`` (A*'s estimate from the empty ideal), and
 prints one JSON line. The driver adds the best known plan and the best bound quoted so far
 (``auto``'s A* estimate, the hybrid's master bound: the runs recorded in
-``benchmarks/results/hyb_wide*.jsonl`` and ``wide_exact_rows.csv``) and prints a table:
+``benchmarks/results/hyb_*.jsonl`` and ``wide_exact_rows.csv``; for zoo nets the optimum
+``auto`` proved in ``exact_zoo.md`` is the best known plan) and prints a table:
 gap = (best known plan - bound) / best known plan.
 
     .venv/bin/python benchmarks/bench_lp_bound.py --instances w8-200,darts-5 \\
@@ -74,6 +75,12 @@ def known() -> dict[tuple[str, str, int], tuple[int, int]]:
             for line in path.read_text().splitlines():
                 r = json.loads(line)
                 note((r["net"], r["scheme"], r["buffer_kb"]), r.get("fusible"), r.get("bound"))
+    zoo = RESULTS / "exact_zoo.md"  # proven optima of the zoo (the plan only: auto took 1-60 s)
+    if zoo.exists():
+        for line in zoo.read_text().splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) > 5 and cells[4] == "OPTIMAL":
+                note((cells[0], cells[2], int(cells[3].split()[0])), int(cells[5]), None)
     rows = RESULTS / "wide_exact_rows.csv"
     if rows.exists():
         for r in csv.DictReader(rows.open()):
@@ -116,7 +123,8 @@ def main() -> None:
     from process_run import measure
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instances", default="w8-200,w12-200,w16-200,darts-5,nasnet-5")
+    parser.add_argument("--instances", default="w8-200,w12-200,w16-200,darts-5,nasnet-5",
+                        help="labels of benchmarks/instances.py, or zoo names")
     parser.add_argument("--schemes", default="lbdf,brr")
     parser.add_argument("--buffers", default="128,512")
     parser.add_argument("--time-limit", type=float, default=None,
@@ -138,7 +146,7 @@ def main() -> None:
     for label in args.instances.split(","):
         for scheme in args.schemes.split(","):
             for kb in (int(b) for b in args.buffers.split(",")):
-                spec = by_label[label].spec
+                spec = by_label[label].spec if label in by_label else label  # a zoo name
                 argv = [sys.executable, str(Path(__file__).resolve()), "--one", spec, scheme,
                         str(kb)]
                 if args.time_limit is not None:

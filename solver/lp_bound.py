@@ -43,6 +43,8 @@ from .progress import Deadline
 SAFETY = 1e-9  # relative margin taken off the float bound before rounding up
 TOLERANCE = 1e-7  # a reduced cost below -TOLERANCE (in scaled units) is negative
 MAX_ITERATIONS = 500
+MASTER_GRACE_S = 0.25  # a master LP solved after the deadline gets this long (its duals
+# improve the bound; pricing and the bound itself take a numpy pass each)
 
 
 @dataclass(frozen=True)
@@ -161,12 +163,14 @@ def _column_generation(
         add(column)
 
     scaled = Incidence(inc.rows, inc.by_op, costs, inc.sizes)
-    best = -math.inf
+    # pi = 0: each op's cheapest share c_S/|S| (valid before any LP is solved)
+    best = lagrangian_bound(scaled, np.zeros(n), artificial)
     lp_value = None
     per_round = max(100, 5 * n)
     for iteration in range(1, MAX_ITERATIONS + 1):
         if deadline is not None and deadline.end is not None:
-            solver.SetTimeLimit(max(1, int(1000 * (deadline.end - time.perf_counter()))))
+            left = deadline.end - time.perf_counter()
+            solver.SetTimeLimit(int(1000 * max(MASTER_GRACE_S, left)))
         status = solver.Solve()
         if status != pywraplp.Solver.OPTIMAL:
             return _rounded(best, scale), False, len(in_master), iteration, lp_value, (

@@ -153,3 +153,16 @@ def test_partial_enumeration_bound_is_valid_and_grows_with_the_seeds_done(
         values.append(found.value)
     # more seeds done, more groups priced exactly: never weaker (up to the rounding margin)
     assert all(a <= b + 2 for a, b in zip(values, values[1:] + [complete])), values
+
+
+def test_lagrangian_bound_by_hand() -> None:
+    """Ops a, b; columns {a}: 3, {b}: 3, {a, b}: 4; the LP optimum is 4 (x_ab = 1).
+    pi = (2, 2): rc = 1, 1, 0, each op's least rc/|S| is 0: L = 4. pi = (3, 3): rc_ab = -2,
+    shares -1 each: L = 6 - 2 = 4. pi = (5, 0): op a's least share is rc_a = -2, op b's
+    rc_ab / 2 = -0.5: L = 5 - 2.5 = 2.5."""
+    inc = incidence([0b01, 0b10, 0b11], [3, 3, 4], 2)
+    artificial = np.full(2, 100.0)
+    assert lagrangian_bound(inc, np.array([2.0, 2.0]), artificial) == pytest.approx(4.0)
+    assert lagrangian_bound(inc, np.array([3.0, 3.0]), artificial) == pytest.approx(4.0)
+    assert lagrangian_bound(inc, np.array([5.0, 0.0]), artificial) == pytest.approx(2.5)
+    assert lagrangian_bound(inc, np.array([0.0, 0.0]), artificial) == pytest.approx(4.0)
