@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -320,3 +321,45 @@ def test_roles_constant_file_order_is_kept_without_functions(tmp_path: Path) -> 
     assert {p.key: p.value for p in after.graph.node[5].metadata_props} == {
         KEY_ROLE: "dead", "fuseplan.order": "6"}
 
+
+
+@pytest.mark.slow
+def test_torch_export_with_shape_arithmetic(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A torch (TorchScript exporter) model: torch.chunk computes its Slice bounds with
+    Shape/Gather/Div/Mul and the head flattens with a Reshape; BatchNorms are folded by
+    torch. The shape arithmetic has no group, and --functions copies it into the Slices'
+    group."""
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c1, self.c2 = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1, groups=8)
+            self.c3, self.fc = nn.Conv2d(8, 16, 1), nn.Linear(16, 10)
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            y = torch.relu(self.c1(x))
+            z = torch.relu(self.c2(y)) + y
+            a, b = torch.chunk(z, 2, dim=1)
+            z = self.c3(torch.cat([torch.sigmoid(a), b], 1)).mean((2, 3), keepdim=True)
+            return self.fc(z.view(z.size(0), -1))
+
+    torch.manual_seed(0)
+    model_path = tmp_path / "tnet.onnx"
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated, not gone
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Net().eval(), (torch.randn(1, 3, 16, 16),), str(model_path),
+                          dynamo=False, opset_version=17)
+    plan = solve_net(str(model_path), buffer_bytes="2KB").save(tmp_path / "plan.json")
+    for functions in (False, True):
+        out = tmp_path / f"out{functions}.onnx"
+        _, data = _export(capsys, plan, model_path, out, *(["--functions"] if functions else []))
+        roles = _roles(data)
+        assert roles["/Shape"] == ("shape", None, []) and roles["/Div"] == ("shape", None, [])
+        assert roles["/Reshape"][0:2] == ("absorbed", roles["/fc/Gemm"][1])
+        assert len(data["groups"]) > 1 and data["roles"]["shape"] >= 4
+        _same_outputs(model_path, out)
+        if functions:
+            slices = onnx.load(str(out)).functions[roles["/Slice"][1]]
+            assert "/Shape" in [n.name for n in slices.node]
