@@ -141,6 +141,7 @@ class _Shared:
         self._unfused_from = list(itertools.accumulate([u for _, u in by_need][::-1]))[::-1]
         self._unfused_from.append(0)  # suffix sums: the ops with F_beta >= beta
         self.solves = 0
+        self._arcs: list[list[tuple[int, int]]] | None = None
 
     def _appear(self, mask: int) -> int:
         """The least buffer at which ``mask`` is a candidate (> to for an op unfusable at
@@ -196,6 +197,29 @@ class _Shared:
             seconds=0.0,
         )
 
+    def shortest_at(self, beta: int) -> int:
+        """The all-ops optimum at ``beta`` with the enumeration's prices (LBDF): ``ideals``'
+        shortest path over the lattice arcs of the candidates at ``to`` (built once), the
+        candidates not yet available priced out."""
+        from .exact.ideals import lattice_arcs, shortest_path
+
+        assert self.lattice is not None and self.fixed_prices
+        if self._arcs is None:
+            self._arcs, complete = lattice_arcs(self.top, self.lattice, self.cands, None)
+            assert complete
+        costs = []
+        c = self.cands
+        for i, mask in enumerate(c.masks):
+            if mask.bit_count() == 1 and self.op_fbeta[mask.bit_length() - 1] >= beta:
+                costs.append(0)  # unfusable at beta: outside the fusible total
+            elif self.appear[i] <= beta:
+                costs.append(c.costs[i])
+            else:
+                costs.append(_INF)
+        fusible, _ = shortest_path(self._arcs, tuple(costs), len(self.lattice))
+        assert fusible is not None and fusible < _INF
+        return fusible + self.unfused_total(beta)
+
     def solve_at(self, beta: int, prices: Sequence[int] | None = None) -> SolveResult:
         """The exact solver at ``beta``: ``ideals`` over the filtered candidates and the
         shared lattice; ``auto`` from scratch when the lattice is over ideals' cap."""
@@ -225,18 +249,26 @@ def _lbdf_values(shared: _Shared, from_bytes: int, to_bytes: int) -> list[int]:
     return sorted({a for a in shared.appear if from_bytes < a <= to_bytes})
 
 
-def _bisect(shared: _Shared, points: list[int]) -> tuple[dict[int, int], dict[int, SolveResult]]:
-    """LBDF: the all-ops optimum at every point (index -> bytes), solving only where
+def _bisect(shared: _Shared, points: list[int]
+            ) -> tuple[dict[int, int], dict[int, SolveResult], int]:
+    """LBDF: the all-ops optimum at every point (index -> bytes), evaluated only where
     bisection needs it: a non-increasing function equal at both ends of a run of points is
-    constant on it."""
+    constant on it. With the lattice, a point is the shortest path (``ideals``') over the
+    arcs built once at ``to``, priced at that buffer; without, a full solve. Returns the
+    values, the full solves kept, and the number of points evaluated."""
     solved: dict[int, SolveResult] = {}
+    known: dict[int, int] = {}
 
     def value(i: int) -> int:
-        if i not in solved:
-            solved[i] = shared.solve_at(points[i])
-            shared.deadline.report("frontier: bisection", _all_ops(solved[i], points[i]),
-                                   done=len(solved), unit="solves")
-        return _all_ops(solved[i], points[i])
+        if i not in known:
+            if shared.lattice is not None:
+                known[i] = shared.shortest_at(points[i])
+            else:
+                solved[i] = shared.solve_at(points[i])
+                known[i] = _all_ops(solved[i], points[i])
+            shared.deadline.report("frontier: bisection", known[i], done=len(known),
+                                   unit="points evaluated")
+        return known[i]
 
     drops: list[int] = []
     todo = [(0, len(points) - 1)]
@@ -255,7 +287,7 @@ def _bisect(shared: _Shared, points: list[int]) -> tuple[dict[int, int], dict[in
         end = starts[k + 1] if k + 1 < len(starts) else len(points)
         for i in range(start, end):
             values[i] = value(start)
-    return values, solved
+    return values, solved, len(known)
 
 
 def pareto_tilings(model: CostModel, mask: int, to_bytes: int) -> list[tuple[int, int]]:
@@ -437,9 +469,9 @@ def compute_frontier(
     shared = _Shared(graph, model, to_bytes, limits, deadline, fixed_prices=scheme == "lbdf")
     if scheme == "lbdf":
         points = [from_bytes, *_lbdf_values(shared, from_bytes, to_bytes)]
-        opt, solved = _bisect(shared, points)
+        opt, solved, evaluated = _bisect(shared, points)
         prices = {}
-        candidate_values, evaluated, method = len(points) - 1, len(solved), "bisection"
+        candidate_values, method = len(points) - 1, "bisection"
     else:
         points, opt, prices = _incremental(shared, from_bytes, to_bytes)
         solved = {}
