@@ -92,12 +92,13 @@ def map_to_dict(
         "groups": [
             {
                 "group": g,
+                "order": rank,
                 "fusible": plan.groups[g].fusible,
                 "ops": [graph.ops[v].name for v in plan.groups[g].ops],
                 "nodes": [emap.nodes[i].name for i in members],
                 "function": f"group_{g}" if functions else None,
             }
-            for g, members in enumerate(emap.groups)
+            for rank, (g, members) in enumerate((g, emap.groups[g]) for g in emap.group_order)
         ],
         "nodes": [
             {

@@ -17,10 +17,12 @@ has ops. Each node of the file gets one *role* (docs/export.md):
   Size and what computes on them); no group.
 * ``dead``: a data node whose value reaches no model output; no group.
 
-Groups run in the plan's order (a validated plan lists them in an execution order); ``order``
-is every node's position in one execution order of the whole model in which the data nodes
-run group after group (constant and shape nodes run as soon as their inputs exist, dead nodes
-last).
+Groups run in the plan's order (a validated plan lists them in an execution order) unless a
+shape node makes a group wait for a later one (a Reshape whose shape is the Shape of a value
+a later group makes): ``group_order`` is then a topological order of the groups, the plan's
+wherever it can be. ``order`` is every node's position in one execution order of the whole
+model in which the data nodes run group after group in ``group_order`` (constant and shape
+nodes run as soon as their inputs exist, dead nodes last).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class ExportMap:
 
     nodes: tuple[NodeEntry, ...]  # in file order
     groups: tuple[tuple[int, ...], ...]
+    group_order: tuple[int, ...]  # the groups in execution order (the plan's, unless shape
+    # nodes make a group wait for a later one)
 
     def in_order(self) -> list[NodeEntry]:
         return sorted(self.nodes, key=lambda n: n.order)
@@ -99,7 +103,8 @@ def build_export_map(model: onnx.ModelProto, graph: Graph, plan: Plan, where: st
     absorbed_by = {a: op.name for op in graph.ops for a in op.absorbed}
     placed = _place(nodes, names, topo, roles, group_of_op, absorbed_by)
     _check_every_op_placed(graph, placed)
-    order = _execution_order(nodes, topo, roles, placed)
+    group_order = _group_order(nodes, topo, placed, len(plan.groups))
+    order = _execution_order(nodes, topo, roles, placed, group_order)
     position: dict[int, int] = {}
     members: dict[int, list[int]] = {g: [] for g in range(len(plan.groups))}
     for i in sorted(range(len(nodes)), key=lambda i: order[i]):
@@ -119,7 +124,8 @@ def build_export_map(model: onnx.ModelProto, graph: Graph, plan: Plan, where: st
     empty = [g for g, m in members.items() if not m]
     if empty:  # every op is a node of the file, so this means the file is not the plan's
         raise FusePlanError(f"{where}: no node of the model maps to plan group {empty[0]}")
-    return ExportMap(nodes=entries, groups=tuple(tuple(members[g]) for g in range(len(plan.groups))))
+    return ExportMap(nodes=entries, groups=tuple(tuple(members[g]) for g in range(len(plan.groups))),
+                     group_order=tuple(group_order))
 
 
 def _roles(model: onnx.ModelProto, nodes: Sequence[onnx.NodeProto], topo: Sequence[int]) -> list[str]:
@@ -224,18 +230,64 @@ def _check_every_op_placed(graph: Graph, placed: dict[int, tuple[int, tuple[str,
         )
 
 
+def _group_order(
+    nodes: Sequence[onnx.NodeProto], topo: Sequence[int],
+    placed: dict[int, tuple[int, tuple[str, ...]]], num_groups: int,
+) -> list[int]:
+    """The groups in a topological order of what they read from each other, directly or
+    through constant and shape nodes (a Reshape's shape can be a Shape of another group's
+    value); the plan's order wherever it is one. A cycle is an error."""
+    producer = {o: i for i, n in enumerate(nodes) for o in n.output if o}
+    reads_from: dict[int, set[int]] = {}  # node -> the groups whose values it needs
+    for i in topo:
+        found: set[int] = set()
+        for x in node_reads(nodes[i]):
+            p = producer.get(x)
+            if p is not None and p in placed:
+                found.add(placed[p][0])
+            elif p is not None:
+                found |= reads_from[p]
+        reads_from[i] = found
+    edges = {(h, placed[i][0]) for i in placed for h in reads_from[i] if h != placed[i][0]}
+    succs: dict[int, list[int]] = {g: [] for g in range(num_groups)}
+    waiting = [0] * num_groups
+    for h, g in edges:
+        succs[h].append(g)
+        waiting[g] += 1
+    ready = [g for g in range(num_groups) if not waiting[g]]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        h = heapq.heappop(ready)
+        order.append(h)
+        for g in succs[h]:
+            waiting[g] -= 1
+            if not waiting[g]:
+                heapq.heappush(ready, g)
+    if len(order) < num_groups:
+        stuck = [g for g in range(num_groups) if waiting[g]]
+        raise FusePlanError(
+            f"groups {', '.join(map(str, stuck[:5]))} read each other's values through shape "
+            "nodes (a Shape of a value another group makes): no execution order runs each "
+            "group whole; cut the model's shape arithmetic or plan those ops together"
+        )
+    return order
+
+
 def _execution_order(
     nodes: Sequence[onnx.NodeProto], topo: Sequence[int], roles: Sequence[str],
-    placed: dict[int, tuple[int, tuple[str, ...]]],
+    placed: dict[int, tuple[int, tuple[str, ...]]], group_order: Sequence[int],
 ) -> dict[int, int]:
-    """Node index -> position in an execution order: data nodes group after group (then in
-    topological order), constant and shape nodes as soon as they can run, dead nodes last."""
+    """Node index -> position in an execution order: data nodes group after group (in
+    ``group_order``, then in topological order), constant and shape nodes as soon as they
+    can run, dead nodes last."""
     rank = {i: pos for pos, i in enumerate(topo)}
+    group_rank = {g: pos for pos, g in enumerate(group_order)}
     last = len(nodes) + 1
 
     def key(i: int) -> tuple[int, int]:
         if i in placed:
-            return (placed[i][0], rank[i])
+            return (group_rank[placed[i][0]], rank[i])
         return (last if roles[i] == "dead" else -1, rank[i])
 
     return topological_positions(nodes, range(len(nodes)), key)

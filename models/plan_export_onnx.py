@@ -104,7 +104,8 @@ def wrap_groups(model: onnx.ModelProto, emap: ExportMap) -> None:
                                 name=f"fuseplan_group_{g}", domain=FUNCTION_DOMAIN)
         _set_props(call.metadata_props, {KEY_ROLE: CALL_ROLE, KEY_GROUP: str(g)})
         calls.append(call)
-    _replace_main_nodes(model, [nodes[i] for i in main_nodes], calls,
+    _replace_main_nodes(model, [nodes[i] for i in main_nodes],
+                        [calls[g] for g in emap.group_order],
                         [emap.nodes[i].role for i in main_nodes])
     model.functions.extend(functions)
     if all(o.domain != FUNCTION_DOMAIN for o in model.opset_import):
@@ -141,8 +142,8 @@ def _function(
 def _replace_main_nodes(
     model: onnx.ModelProto, kept: list[onnx.NodeProto], calls: list[onnx.NodeProto], roles: list[str]
 ) -> None:
-    """The main graph: constant and shape nodes as soon as they can run, the calls in group
-    order, dead nodes last; value_info only for values the main graph still has."""
+    """The main graph: constant and shape nodes as soon as they can run, the calls in the
+    order given (the groups' execution order), dead nodes last; value_info only for values the main graph still has."""
     every = kept + calls
     last = len(every) + 1
 

@@ -261,6 +261,7 @@ def test_map_json_follows_its_schema_and_csv_matches(capsys: pytest.CaptureFixtu
         ("absorbed", "0", "yes")]
     assert [(r["group"], r["ops"]) for r in rows if r["node"] == "split"] == [("0", "split:0;split:1")]
     # execution order: groups one after another; positions count within each group
+    assert [(g["group"], g["order"]) for g in data["groups"]] == [(0, 0), (1, 1), (2, 2)]
     grouped = [(n["group"], n["position"]) for n in data["nodes"] if n["group"] is not None]
     assert grouped == sorted(grouped)
     for grp in data["groups"]:
@@ -363,3 +364,46 @@ def test_torch_export_with_shape_arithmetic(capsys: pytest.CaptureFixture[str], 
         if functions:
             slices = onnx.load(str(out)).functions[roles["/Slice"][1]]
             assert "/Shape" in [n.name for n in slices.node]
+
+
+def _shape_across_groups(second_reads_first: bool) -> onnx.ModelProto:
+    """reshape(convA(x), Shape(convB(x))): convA's group needs a Shape of convB's value;
+    with ``second_reads_first`` convB's group also reads convA's group's output."""
+    tail = (helper.make_node("Add", ["X", "out1"], ["out2"], name="tail") if second_reads_first
+            else helper.make_node("Sigmoid", ["X"], ["out2"], name="tail"))
+    nodes = [
+        cases.conv("convA", "x", "wa", "Y"),
+        cases.conv("convB", "x", "wb", "X"),
+        helper.make_node("Shape", ["X"], ["sx"], name="shape"),
+        helper.make_node("Reshape", ["Y", "sx"], ["r"], name="reshape"),
+        helper.make_node("Relu", ["r"], ["out1"], name="relu"),
+        tail,
+    ]
+    return cases.model(nodes, [("x", [1, 2, 4, 4])], ["out1", "out2"],
+                       {"wa": cases.rand(2, 2, 1, 1), "wb": cases.rand(2, 2, 1, 1, seed=1)})
+
+
+def test_a_shape_node_can_reorder_the_groups(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    """The plan runs convA's group first; its Reshape needs the Shape of convB's output, so
+    the export runs convB's group first (the groups stay whole)."""
+    model_path = cases.save(_shape_across_groups(False), tmp_path, "reorder")
+    plan = _plan_of_groups(model_path, [["convA", "relu"], ["convB", "tail"]], tmp_path)
+    for functions in (False, True):
+        out = tmp_path / f"out{functions}.onnx"
+        _, data = _export(capsys, plan, model_path, out, *(["--functions"] if functions else []))
+        assert [(g["group"], g["order"]) for g in data["groups"]] == [(1, 0), (0, 1)]
+        assert [n["node"] for n in data["nodes"]] == [
+            "convB", "shape", "tail", "convA", "reshape", "relu"]
+        _same_outputs(model_path, out)
+        if functions:
+            assert [n.name for n in onnx.load(str(out)).graph.node] == [
+                "fuseplan_group_1", "fuseplan_group_0"]
+
+
+def test_groups_that_need_each_other_through_a_shape_are_an_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    model_path = cases.save(_shape_across_groups(True), tmp_path, "cycle")
+    plan = _plan_of_groups(model_path, [["convA", "relu"], ["convB", "tail"]], tmp_path)
+    err = _error(capsys, str(plan), "--onnx", str(model_path), "--out", str(tmp_path / "o.onnx"))
+    assert "groups 0, 1 read each other's values through shape nodes" in err
