@@ -45,7 +45,7 @@ def export_plan(
     """Writes ``out`` (and the maps asked for); ``plan`` must be valid for ``graph``."""
     source, target = Path(onnx_path), Path(out)
     model = _read(source)
-    emap = build_export_map(model, graph, plan, repr(str(source)))
+    emap = build_export_map(model, graph, plan, source)
     props = {
         "fuseplan.plan_graph_hash": graph.fingerprint(),
         "fuseplan.plan_scheme": plan.scheme,

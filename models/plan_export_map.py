@@ -92,12 +92,12 @@ def _outer_values(graph: onnx.GraphProto) -> set[str]:
     return {x for n in graph.node for x in node_reads(n)} - defined
 
 
-def build_export_map(model: onnx.ModelProto, graph: Graph, plan: Plan, where: str) -> ExportMap:
-    """The map of ``model`` (the file ``graph`` was imported from) for ``plan``; ``where``
-    names the file in errors."""
+def build_export_map(model: onnx.ModelProto, graph: Graph, plan: Plan, source: Path) -> ExportMap:
+    """The map of ``model`` (read from ``source``, the file ``graph`` was imported from) for
+    ``plan``, which must be valid for ``graph``."""
     nodes = list(model.graph.node)
     names = _node_names(nodes)
-    topo = _topological_order(Path(where), nodes, names)
+    topo = _topological_order(source, nodes, names)
     roles = _roles(model, nodes, topo)
     group_of_op = {graph.ops[v].name: g for g, grp in enumerate(plan.groups) for v in grp.ops}
     absorbed_by = {a: op.name for op in graph.ops for a in op.absorbed}
@@ -121,9 +121,6 @@ def build_export_map(model: onnx.ModelProto, graph: Graph, plan: Plan, where: st
         )
         for i in range(len(nodes))
     )
-    empty = [g for g, m in members.items() if not m]
-    if empty:  # every op is a node of the file, so this means the file is not the plan's
-        raise FusePlanError(f"{where}: no node of the model maps to plan group {empty[0]}")
     return ExportMap(nodes=entries, groups=tuple(tuple(members[g]) for g in range(len(plan.groups))),
                      group_order=tuple(group_order))
 
