@@ -18,7 +18,7 @@ from .fileio import write_json_atomic, write_text_atomic
 from .graph import Graph
 from .onnx_load import _read
 from .plan import Plan
-from .plan_export_map import ExportMap, build_export_map
+from .plan_export_map import ROLES, ExportMap, build_export_map
 from .plan_export_onnx import FUNCTION_DOMAIN, annotate, wrap_groups, write_checked_model
 
 FORMAT = "fuseplan-export-map"
@@ -88,7 +88,7 @@ def map_to_dict(
             "scheme": plan.scheme, "buffer_bytes": plan.buffer_bytes,
             "bytes_per_element": plan.bytes_per_element,
         },
-        "roles": {role: emap.count(role) for role in ("op", "absorbed", "constant", "shape", "dead")},
+        "roles": {role: emap.count(role) for role in ROLES},
         "groups": [
             {
                 "group": g,

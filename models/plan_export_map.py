@@ -40,7 +40,6 @@ from .onnx_load import _node_names, _topological_order
 from .plan import Plan
 
 ROLES = ("op", "absorbed", "constant", "shape", "dead")
-GROUPED_ROLES = ("op", "absorbed")
 _SHAPE_READERS = ("Shape", "Size")  # they read a tensor's shape, never its values
 _RANDOM = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
            "Multinomial", "Bernoulli"}  # no inputs, yet not constant
