@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from fuseplan.models.plan_io import plan_from_dict, read_plan_json
     from fuseplan.models.validate import check_plan
 
+    from .validate import _plan_model
+
     source = Path(args.onnx)
     if not source.is_file():
         what = "is a folder" if source.is_dir() else "does not exist"
@@ -97,8 +99,3 @@ def _model_graph(plan_path: str, data: dict[str, Any], source: Path) -> Any:
         )
     return graph
 
-
-def _plan_model(path: str, data: dict[str, Any], graph: Any) -> Any:
-    from .validate import _plan_model as plan_cost_model
-
-    return plan_cost_model(path, data, graph)
