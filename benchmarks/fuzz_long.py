@@ -36,6 +36,7 @@ import sys
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import partial
 from pathlib import Path
@@ -43,26 +44,49 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fuzz_graphs import (  # noqa: E402
-    SCHEMES, check_instance, heuristic_methods, hybrid_available, learned_methods, pick_buffer,
-    random_cnn,
+    SCHEMES, Outcome, check_instance, heuristic_methods, hybrid_available, learned_methods,
+    pick_buffer, random_cnn,
 )
 
 EXACT_OTHERS = ("ideals", "astar", "cpsat-partition", "cpsat-flow", "milp")
 SET_PARTITION_OPS = 30  # above: cpsat-partition and milp (slow on a shared machine) sit out
 
 
-def instance(seed: int) -> tuple[random.Random, int, str]:
+LEARNED_OPS = 30  # the learned sample's largest graph (each proposal runs an explainer)
+
+
+def instance(seed: int, max_ops: int = 60) -> tuple[random.Random, int, str]:
     rng = random.Random(seed)
-    n = rng.randint(1, 9) if rng.random() < 0.3 else rng.randint(10, 60)
+    n = rng.randint(1, 9) if rng.random() < 0.3 else rng.randint(10, max_ops)
     return rng, n, SCHEMES[seed % 2]
+
+
+def _row(seed: int, scheme: str, check: Callable[[], dict]) -> dict:
+    """One seed's JSON row: ``ok`` and what ``check()`` returns, or the failure it raised
+    (an assertion, or any crash with its traceback); timed."""
+    start = time.perf_counter()
+    row: dict = {"seed": seed, "scheme": scheme}
+    try:
+        row.update(ok=True, **check())
+    except AssertionError as err:
+        row.update(ok=False, error=str(err)[:500])
+    except Exception as err:  # a crash is a failure too
+        row.update(ok=False, error=f"{type(err).__name__}: {err}"[:300],
+                   trace=traceback.format_exc()[-1500:])
+    row["seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
+def _counts(out: Outcome) -> dict:
+    return dict(ops=out.ops, buffer=out.buffer, optimum=out.optimum, proven=out.proven,
+                brute_forced=out.brute_forced, plans=out.plans_checked)
 
 
 def check_seed(seed: int, evaluations: int) -> dict:
     searches = heuristic_methods() + (["hybrid"] if hybrid_available() else [])
     rng, n, scheme = instance(seed)
-    start = time.perf_counter()
-    row: dict = {"seed": seed, "scheme": scheme}
-    try:
+
+    def check() -> dict:
         graph = random_cnn(rng, n, name=f"fuzz{seed}")
         buffer = pick_buffer(graph, scheme, rng)
         picked = (searches[(2 * seed) % len(searches)], searches[(2 * seed + 1) % len(searches)])
@@ -71,35 +95,18 @@ def check_seed(seed: int, evaluations: int) -> dict:
         out = check_instance(
             graph, scheme, buffer, exact=("auto", other),
             heuristics=picked, evaluations=evaluations, time_limit_s=30.0, relabel_rng=rng)
-        row.update(ok=True, ops=out.ops, buffer=out.buffer, optimum=out.optimum,
-                   proven=out.proven, brute_forced=out.brute_forced, plans=out.plans_checked,
-                   methods=["auto", other, *picked])
-    except AssertionError as err:
-        row.update(ok=False, error=str(err)[:500])
-    except Exception as err:  # a crash is a failure too
-        row.update(ok=False, error=f"{type(err).__name__}: {err}"[:300],
-                   trace=traceback.format_exc()[-1500:])
-    row["seconds"] = round(time.perf_counter() - start, 3)
-    return row
+        return dict(_counts(out), methods=["auto", other, *picked])
 
-
-LEARNED_OPS = 30  # the learned sample's largest graph (each proposal runs an explainer)
-
-
-def learned_instance(seed: int) -> tuple[random.Random, int, str]:
-    rng = random.Random(seed)
-    n = rng.randint(1, 9) if rng.random() < 0.3 else rng.randint(10, LEARNED_OPS)
-    return rng, n, SCHEMES[seed % 2]
+    return _row(seed, scheme, check)
 
 
 def check_learned_seed(seed: int, evaluations: int, time_limit_s: float) -> dict:
     """One graph of the learned sample: auto, then one search per learned strategy."""
     methods = learned_methods()
     strategies = sorted({m.split(":")[1] for m in methods})
-    rng, n, scheme = learned_instance(seed)
-    start = time.perf_counter()
-    row: dict = {"seed": seed, "scheme": scheme}
-    try:
+    rng, n, scheme = instance(seed, LEARNED_OPS)
+
+    def check() -> dict:
         graph = random_cnn(rng, n, name=f"learned{seed}")
         buffer = pick_buffer(graph, scheme, rng)
         picked = []
@@ -108,16 +115,9 @@ def check_learned_seed(seed: int, evaluations: int, time_limit_s: float) -> dict
             picked.append(searches[(seed + i) % len(searches)])
         out = check_instance(graph, scheme, buffer, exact=("auto",), heuristics=tuple(picked),
                              evaluations=evaluations, search_time_s=time_limit_s)
-        row.update(ok=True, ops=out.ops, buffer=out.buffer, optimum=out.optimum,
-                   proven=out.proven, brute_forced=out.brute_forced, plans=out.plans_checked,
-                   methods=["auto", *picked], repaired=out.repaired)
-    except AssertionError as err:
-        row.update(ok=False, error=str(err)[:500])
-    except Exception as err:  # a crash is a failure too
-        row.update(ok=False, error=f"{type(err).__name__}: {err}"[:300],
-                   trace=traceback.format_exc()[-1500:])
-    row["seconds"] = round(time.perf_counter() - start, 3)
-    return row
+        return dict(_counts(out), methods=["auto", *picked], repaired=out.repaired)
+
+    return _row(seed, scheme, check)
 
 
 def summary(rows: list[dict], wall_s: float, command: str, jobs: int,
