@@ -142,11 +142,14 @@ def test_probe_hands_over_when_auto_lists_the_candidates_fast(monkeypatch) -> No
     problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 1_500)
     optimum = ideals.solve(problem, Limits()).objective_bytes
     settings = HybridSettings(warm_evaluations=20)
+    # the probe right after the first plans (the master would prove this graph before it)
+    monkeypatch.setattr(method, "PROBE_AFTER_SHARE", 0.0)
     handed = solve(problem, Limits(time_limit_s=30), settings=settings)
     probe = handed.details["handover_probe"]
     assert handed.details["handed_over"] is True and probe["complete"] is True
     assert probe["ideals"] == 4_098 and probe["candidates"] <= method.PROBE_CANDIDATES
-    assert "candidate groups listed" in handed.details["why"]
+    assert "candidate groups listed" in handed.details["why"] and "probed after" in (
+        handed.details["why"])
     assert "candidate groups listed" in handed.plan.solve.details["why"]  # in the file too
     assert handed.status == "OPTIMAL" and handed.objective_bytes == optimum
     check_plan(handed.plan, graph, problem.model)

@@ -4,11 +4,8 @@ local search, pruned by must-separate pairs, with recursive splitting as the fal
 Steps (``docs/hybrid.md``):
 
 1. Hand-over: user constraints (pins, forbids, a group-size cap), which the edge model does
-   not express, or an easy graph: at most ``auto``'s 1,000 ideals, or a probe of auto's own
-   enumeration lists every candidate group (at most ``PROBE_CANDIDATES``) within
-   ``PROBE_SHARE`` of the time limit (at most ``PROBE_MAX_S``), the graphs auto proves in
-   seconds. ``auto`` (or, after the probe, its shortest path over the groups listed) solves
-   it, and the result's ``why`` says so.
+   not express, or an easy graph (at most ``auto``'s 1,000 ideals): ``auto`` solves it, and
+   the result's ``why`` says so. Later (step 4), a probe may hand over too.
 2. Fallback plan first: recursive splitting of the whole graph (Algorithm 1 with the
    repair's cut proposer), then a short local search with the same repair (the warm start).
 3. Safe pruning: the must-separate pairs (:mod:`.separate`); with ``prune="aggressive"``
@@ -16,7 +13,13 @@ Steps (``docs/hybrid.md``):
    (:mod:`.aggressive`; not proven: the plan is FEASIBLE, never OPTIMAL, its bound the
    whole-problem one).
 4. The cut loop (:mod:`.rounds`) over the edge model (:mod:`.edge_model`), hinted with the
-   best plan so far, until the master proves a plan optimal or the time runs out.
+   best plan so far, until the master proves a plan optimal or the time runs out. At
+   ``PROBE_AFTER_SHARE`` of the time limit the loop pauses for the hand-over probe: auto's
+   own enumeration, for ``PROBE_SHARE`` of the limit (at most ``probe_s``). When it lists
+   every candidate group (at most ``PROBE_CANDIDATES``), auto's shortest path over the
+   ideals runs on them and its optimum is the answer ("handed over"): the graphs auto
+   proves in seconds. After the first rounds, so that the hard graphs, where the probe
+   fails, have the hybrid's first plans as soon as before.
 5. The answer: the best valid plan from any step; the bound is the larger of the master's
    (a relaxation, valid for the whole problem when the pruning is safe) and
    ``bounds.whole_problem_bound``; OPTIMAL only when the bound meets the plan.
@@ -38,6 +41,8 @@ WARM_SHARE = 0.1  # of the time limit, at most, for the warm-start search
 PROBE_SHARE = 0.2  # of the time limit, at most, for the hand-over probe (auto's enumeration)
 PROBE_MAX_S = 6.0  # and never longer (also without a time limit)
 PROBE_CANDIDATES = 250_000  # more: not handed over (auto's arcs and path take seconds more)
+PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share of the limit
+PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
 WARM_EVALUATIONS = 300
 MAX_MODEL_EDGES = 20_000  # beyond: the fallback plan (the model would be too large)
 
@@ -67,19 +72,16 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None,
     deadline = deadline or Deadline(limits)
     if settings is None:
         settings = HybridSettings(repair=getattr(search, "repair", "cost") or "cost")
-    noted: dict[str, Any] = {}
-    handed = _hand_over(problem, limits, deadline, settings, noted)
+    handed = _hand_over(problem, limits, deadline, settings)
     if handed is not None:
         return handed
-    return _Hybrid(problem, limits, deadline, settings, noted).run()
+    return _Hybrid(problem, limits, deadline, settings).run()
 
 
 def _hand_over(problem: Problem, limits: Limits, deadline: Deadline,
-               settings: HybridSettings, noted: dict[str, Any]) -> SolveResult | None:
-    """``auto``'s answer, saying why, when the graph is easy for it (module docstring);
-    None when the hybrid should run (``noted`` then holds the probe's record)."""
-    import dataclasses
-
+               settings: HybridSettings) -> SolveResult | None:
+    """``auto``'s answer, saying why, when the graph is plainly easy for it (module
+    docstring; the probe comes later, in :meth:`_Hybrid.run`); None when the hybrid runs."""
     from fuseplan.models.lattice import ideal_lattice
 
     from ..exact import auto
@@ -95,12 +97,16 @@ def _hand_over(problem: Problem, limits: Limits, deadline: Deadline,
             why = (f"hybrid: {len(lattice):,} ideals (at most {auto.FEW_IDEALS:,}), an easy "
                    "graph: handed over to auto")
             result = auto.solve(problem, limits, deadline=deadline)
-        elif settings.probe_s > 0:
-            probed = _probe(problem, limits, deadline, settings.probe_s, noted)
-            if probed is not None:
-                why, result = probed
     if why is None:
         return None
+    return _handed(result, why, {})
+
+
+def _handed(result: SolveResult, why: str, noted: dict[str, Any]) -> SolveResult:
+    """``result`` (auto's) as the hybrid's answer: ``why`` first, ``handed_over``, and
+    ``noted``, in the result and in its plan's details."""
+    import dataclasses
+
     said = {**noted, "why": f"{why}; {result.details.get('why', '')}", "handed_over": True}
     plan = result.plan
     if plan is not None:  # the plan file says so too
@@ -109,14 +115,14 @@ def _hand_over(problem: Problem, limits: Limits, deadline: Deadline,
     return dataclasses.replace(result, details={**result.details, **said}, plan=plan)
 
 
-def _probe(problem: Problem, limits: Limits, deadline: Deadline, probe_s: float,
+def _probe(problem: Problem, limits: Limits, deadline: Deadline, budget: float,
            noted: dict[str, Any]) -> tuple[str, SolveResult] | None:
-    """The second hand-over test: ``auto``'s own enumeration of the candidate groups, given
-    ``PROBE_SHARE`` of the time limit (at most ``probe_s``). When it lists them all, at most
-    ``PROBE_CANDIDATES``, auto's exact shortest path over the ideals solves the rest in about
-    a second (the enumeration is most of auto's time): it runs on the groups listed, so
-    nothing is done twice. Otherwise the hybrid runs, this much time later (the candidates
-    are dropped). ``noted["handover_probe"]`` records what the probe saw."""
+    """The second hand-over test: ``auto``'s own enumeration of the candidate groups for at
+    most ``budget`` seconds. When it lists them all, at most ``PROBE_CANDIDATES``, auto's
+    exact shortest path over the ideals solves the rest in about a second (the enumeration
+    is most of auto's time): it runs on the groups listed, so nothing is done twice, and
+    its answer is returned with why. None otherwise (the candidates are dropped).
+    ``noted["handover_probe"]`` records what the probe saw."""
     import time
 
     from fuseplan.models.lattice import ideal_lattice
@@ -130,11 +136,6 @@ def _probe(problem: Problem, limits: Limits, deadline: Deadline, probe_s: float,
         noted["handover_probe"] = {"ideals": f"more than {auto.AUTO_IDEAL_CAP:,}",
                                    "seconds": round(time.perf_counter() - started, 4)}
         return None
-    budget = probe_s if limits.time_limit_s is None else min(
-        probe_s, PROBE_SHARE * limits.time_limit_s)
-    remaining = deadline.remaining()
-    if remaining is not None:
-        budget = min(budget, remaining)
     sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=limits.stop))
     found = enumerate_candidates(problem, sub, workers=limits.workers)
     seconds = time.perf_counter() - started
@@ -143,17 +144,19 @@ def _probe(problem: Problem, limits: Limits, deadline: Deadline, probe_s: float,
                                "budget_s": round(budget, 4)}
     if not found.complete or len(found) > PROBE_CANDIDATES:
         return None
+    result = ideals.solve(problem, limits, deadline=deadline, candidates=found,
+                          lattice=lattice, why="auto's method for this graph")
+    if result.status != "OPTIMAL":
+        return None  # the time ran out in the path: the hybrid's plan may be better
     why = (f"hybrid: {len(lattice):,} ideals, {len(found):,} candidate groups listed in "
            f"{seconds:.1f} s (at most {PROBE_CANDIDATES:,} within {budget:.1f} s): handed "
            "over to auto's exact shortest path over the ideals, on the groups listed")
-    result = ideals.solve(problem, limits, deadline=deadline, candidates=found,
-                          lattice=lattice, why="auto's method for this graph")
     return why, result
 
 
 class _Hybrid:
     def __init__(self, problem: Problem, limits: Limits, deadline: Deadline,
-                 settings: HybridSettings, noted: dict[str, Any]) -> None:
+                 settings: HybridSettings) -> None:
         from ..search.proposers import make_proposer
         from ..search.splitting import RecursiveSplitter
         from .shrink import make_ranker
@@ -167,8 +170,8 @@ class _Hybrid:
         self.best: list[int] = []
         self.best_cost: int | None = None
         self.best_from = ""
-        self.details: dict[str, Any] = {"repair": settings.repair, "prune": settings.prune,
-                                        **noted}
+        self.details: dict[str, Any] = {"repair": settings.repair, "prune": settings.prune}
+        self.handed: SolveResult | None = None  # auto's answer, when the probe handed over
 
     def offer(self, groups: list[int], origin: str) -> int:
         """Keeps a valid plan when it is the cheapest so far; returns the best cost."""
@@ -194,6 +197,8 @@ class _Hybrid:
         self._warm_start()
         stats = RoundStats()
         reason = self._model_loop(stats)
+        if self.handed is not None:
+            return self.handed
         return self._answer(stats, reason)
 
     def _greedy(self) -> list[int]:
@@ -263,11 +268,51 @@ class _Hybrid:
         built = build_edge_model(self.problem, separate)
         self.details["model"] = {"edges": len(built.e), "reader_pairs": len(built.q),
                                  "build_s": round(time.perf_counter() - started, 4)}
-        run_rounds(built, self.limits, self.deadline, self.rank, self.repair,
-                   lambda: self.best, self.offer, stats)
+        probe_at = self._probe_at()
+        if probe_at is not None:  # the first rounds, then the probe, then the rest
+            first = Deadline(Limits(time_limit_s=max(1e-3, probe_at - self.deadline.elapsed()),
+                                    stop=self.limits.stop))
+            run_rounds(built, self.limits, first, self.rank, self.repair,
+                       lambda: self.best, self.offer, stats)
+            if not stats.proven and self._probe():
+                return ""
+        if not stats.proven:
+            run_rounds(built, self.limits, self.deadline, self.rank, self.repair,
+                       lambda: self.best, self.offer, stats)
         if stats.master_plans == 0 and not self.best_from.startswith("cp-sat"):
             return f"CP-SAT gave no plan in time ({stats.last_status or 'not run'})"
         return ""
+
+    def _probe_at(self) -> float | None:
+        """When the hand-over probe runs (seconds since the start), or None: not asked for,
+        or no time for it."""
+        limit = self.limits.time_limit_s
+        if not self.settings.handover or self.settings.probe_s <= 0:
+            return None
+        at = PROBE_AFTER_S if limit is None else PROBE_AFTER_SHARE * limit
+        return at if limit is None or at + self._probe_budget() < limit else None
+
+    def _probe_budget(self) -> float:
+        limit = self.limits.time_limit_s
+        return self.settings.probe_s if limit is None else min(
+            self.settings.probe_s, PROBE_SHARE * limit)
+
+    def _probe(self) -> bool:
+        """Runs the hand-over probe (:func:`_probe`); True when auto's answer stands."""
+        budget = self._probe_budget()
+        remaining = self.deadline.remaining()
+        if remaining is not None:
+            budget = min(budget, remaining)
+        noted: dict[str, Any] = {}
+        started = self.deadline.elapsed()
+        probed = _probe(self.problem, self.limits, self.deadline, budget, noted)
+        self.details.update(noted)
+        if probed is None:
+            return False
+        why, result = probed
+        self.handed = _handed(result, f"{why} (probed after {started:.1f} s of the hybrid, "
+                              f"its best plan {self.best_cost:,} B)", noted)
+        return True
 
     def _aggressive(self, minimal: tuple[tuple[int, int], ...],
                     known: set[tuple[int, int]]) -> list[tuple[int, int]]:
