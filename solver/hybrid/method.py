@@ -38,8 +38,8 @@ from .rounds import RoundStats, run_rounds
 
 Prune = Literal["safe", "aggressive"]
 WARM_SHARE = 0.1  # of the time limit, at most, for the warm-start search
-PROBE_SHARE = 0.2  # of the time limit, at most, for the hand-over probe (auto's enumeration)
-PROBE_MAX_S = 6.0  # and never longer (also without a time limit)
+PROBE_SHARE = 0.3  # of the time limit, at most, for the hand-over probe (auto's enumeration)
+PROBE_MAX_S = 10.0  # and never longer (also without a time limit)
 PROBE_CANDIDATES = 250_000  # more: not handed over (auto's arcs and path take seconds more)
 PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share of the limit
 PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
