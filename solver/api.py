@@ -80,7 +80,9 @@ METHODS: dict[str, MethodInfo] = {
         "hybrid.method", "exact",
         "compact CP-SAT model (op positions, edge Booleans, no candidate list) with buffer "
         "cuts from the --repair explainer, must-separate pairs, a short ls warm start and "
-        "recursive splitting as the fallback; easy graphs (<= 1,000 ideals) go to auto"),
+        "recursive splitting as the fallback; easy graphs (<= 1,000 ideals, or auto's "
+        "enumeration done in a short probe) go to auto; --prune aggressive adds the "
+        "explainer's unproven pairs"),
     "rs": MethodInfo(
         "search.methods", "heuristic",
         "the paper's random search: random cut positions (K segments), invalid parts "
