@@ -49,7 +49,16 @@ def annotate(model: onnx.ModelProto, emap: ExportMap, model_props: dict[str, str
         _set_props(node.metadata_props, props)
     _set_props(model.metadata_props, model_props)
     model.ir_version = max(before, NODE_METADATA_IR)
+    if not _in_topological_order(model.graph.node):  # ONNX requires it; the importer did not
+        ordered = [_copy(model.graph.node[e.index]) for e in emap.in_order()]
+        del model.graph.node[:]
+        model.graph.node.extend(ordered)
     return before
+
+
+def _in_topological_order(nodes: Sequence[onnx.NodeProto]) -> bool:
+    position = {o: i for i, n in enumerate(nodes) for o in n.output if o}
+    return all(position.get(x, -1) < i for i, n in enumerate(nodes) for x in node_reads(n))
 
 
 def _set_props(field: object, props: dict[str, str]) -> None:

@@ -409,3 +409,18 @@ def test_groups_that_need_each_other_through_a_shape_are_an_error(
     plan = _plan_of_groups(model_path, [["convA", "relu"], ["convB", "tail"]], tmp_path)
     err = _error(capsys, str(plan), "--onnx", str(model_path), "--out", str(tmp_path / "o.onnx"))
     assert "groups 0, 1 read each other's values through shape nodes" in err
+
+
+def test_a_file_out_of_topological_order_is_written_in_execution_order(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    m = _split_net()
+    nodes = list(m.graph.node)
+    del m.graph.node[:]
+    m.graph.node.extend(reversed(nodes))  # the importer sorts; onnx.checker would refuse it
+    model_path = cases.save(m, tmp_path, "reversed")
+    plan = _plan_of_groups(model_path, [["conv", "split:0", "relu"], ["split:1", "sigmoid"],
+                                        ["concat"]], tmp_path)
+    out = tmp_path / "out.onnx"
+    _, data = _export(capsys, plan, model_path, out)
+    assert [n.name for n in onnx.load(str(out)).graph.node] == [n["node"] for n in data["nodes"]]
+    assert _roles(data)["Identity_6"] == ("absorbed", 0, ["conv"])  # named by file position
