@@ -35,8 +35,11 @@ class TrainGroup:
 
 
 def training_groups(scheme: str, nets: Sequence[str], per_net: int, seed: int,
-                    buffers: Sequence[int] = TRAIN_BUFFERS) -> list[TrainGroup]:
-    """Up to ``per_net`` distinct invalid segment parts of each net (see the module docstring)."""
+                    buffers: Sequence[int] = TRAIN_BUFFERS,
+                    both_valid_cut: bool = False) -> list[TrainGroup]:
+    """Up to ``per_net`` distinct invalid segment parts of each net (see the module docstring);
+    ``both_valid_cut``: only parts with a cut that leaves both halves valid (RG-Explainer's
+    reward rewards finding one, so a part without any teaches it nothing about cutting)."""
     out: list[TrainGroup] = []
     for net in nets:
         graph = build(net)
@@ -56,6 +59,10 @@ def training_groups(scheme: str, nets: Sequence[str], per_net: int, seed: int,
                 continue
             seen.add((part, beta))
             space = cut_space(graph, part)
+            if both_valid_cut and not any(
+                    check_group(model, c.first, beta).valid
+                    and check_group(model, c.second, beta).valid for c in space.cuts):
+                continue
             if space.cuts and space.edges:
                 out.append(TrainGroup(model, space, beta))
                 found += 1

@@ -19,10 +19,20 @@ The method, for graph classification (``../shared/notes/explainers.md``):
   distance is relative (divided by ||g(G)||): our sum-pooled embeddings have norms in the
   hundreds, and the absolute term drowned the others.
 - **Training** (:func:`train`, seeded): imitation pretraining on 3-hop neighbourhoods (BFS
-  order from the seed), then REINFORCE: for each group a trajectory is sampled, each of its
-  prefixes is valued by the mean reward of ``rollouts`` (5) sampled completions, no baseline;
-  the locator is refitted on generator rollouts every 5 epochs (cross-entropy toward the seed
-  whose greedy subgraph earns the best reward).
+  order from the seed), then REINFORCE over whole episodes (the seed drawn from the locator,
+  then every generator action): per group ``rollouts`` (5) episodes, each judged by its
+  return minus the mean return of the group's other episodes (:func:`advantages`; the
+  method as published has no baseline, and with rewards that are all negative that pushed
+  down every sampled action, stop included: the first checkpoints grew S to the cap), plus an
+  entropy bonus (0.01 per action). The locator learns from the same policy gradient (the
+  seed is the episode's first action) and is refitted every 5 epochs on generator rollouts
+  (cross-entropy toward the seed whose greedy subgraph earns the best reward), as published.
+- **Reward shaping** (ours): the return adds :data:`VALID_BONUS` (1.0) when the cut the
+  shared cut rule picks from S's edge scores leaves both halves valid (:func:`cut_bonus`,
+  ``check_group``, the cost model being the ground truth at training time only). Without it
+  the reward says which subgraph makes the GNN say "invalid", which on our groups is the
+  whole group (sum pooling), and nothing about where a cut should go. Training groups are
+  invalid segment parts that have such a cut (``data.training_groups(both_valid_cut=True)``).
 - **Edge scores**: from the order the nodes joined S (earlier = higher): an edge scores when
   both its ends are in S, by the step its later end joined, direction-agnostic (our DAG edges
   are directed; the method treats them as undirected). Edges outside S score 0.
@@ -38,6 +48,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +60,13 @@ from torch_geometric.explain.algorithm import ExplainerAlgorithm
 from torch_geometric.explain.config import ExplanationType, ModelMode, ModelTaskLevel
 from torch_geometric.utils import get_embeddings
 
+from fuseplan.models.group import check_group
+
+from ..cut_rule import top_cuts
+from ..cuts import CutSpace
 from .checkpoints import load_explainer
-from .common import GRAPH_CONFIG, GroupTensors, InvalidLogit, LearnedStrategy, group_tensors
+from .common import (GRAPH_CONFIG, GroupTensors, InvalidLogit, LearnedStrategy,
+                     edge_scores_from_mask, group_tensors)
 from .data import TrainGroup
 
 ALGORITHM = "rgexplainer"
@@ -58,7 +74,8 @@ MAX_NODES = 20
 PPR_STEPS, PPR_ALPHA = 3, 0.85
 HIDDEN = 64
 SIZE_COEF, EMB_COEF, RADIUS_COEF = 0.01, 0.01, 0.05
-EPOCHS, ROLLOUTS, LR = 5, 5, 0.005
+EPOCHS, ROLLOUTS, LR = 15, 5, 0.005
+VALID_BONUS, ENTROPY_COEF = 1.0, 0.01
 
 
 class Locator(nn.Module):
@@ -137,34 +154,40 @@ def _state(gr: _Graph, seed: int, order: list[int]) -> tuple[Tensor, ...]:
 
 
 def _step(gen: Generator, gr: _Graph, seed: int, order: list[int], greedy: bool,
-          gen_rng: torch.Generator | None) -> tuple[int | None, Tensor | None]:
-    """One action: a node to add, or None to stop; with its log-probability."""
+          gen_rng: torch.Generator | None) -> tuple[int | None, Tensor | None, Tensor | None]:
+    """One action: a node to add, or None to stop; with its log-probability and the entropy
+    of the action distribution (both None when the episode ends without a choice)."""
     if len(order) >= MAX_NODES:
-        return None, None
+        return None, None, None
     ppr_seed, ppr_sel, selected, candidates = _state(gr, seed, order)
     if candidates.numel() == 0:
-        return None, None
+        return None, None, None
     logits = gen(gr.x, ppr_seed, ppr_sel, selected, candidates)
     probs = torch.softmax(logits, dim=0)
     if not torch.isfinite(probs.detach()).all() or float(probs.detach().sum()) <= 0:
-        return None, None  # guard: an all-zero distribution stops
+        return None, None, None  # guard: an all-zero distribution stops
     a = int(probs.argmax()) if greedy else int(torch.multinomial(probs.detach(), 1,
                                                                   generator=gen_rng))
-    logp = torch.log(probs[a].clamp(min=1e-12))
-    return (None if a == candidates.numel() else int(candidates[a])), logp
+    logp_all = torch.log_softmax(logits, dim=0)
+    entropy = -(probs * logp_all).sum()
+    return (None if a == candidates.numel() else int(candidates[a])), logp_all[a], entropy
 
 
 def _rollout(gen: Generator, gr: _Graph, seed: int, order: list[int], greedy: bool,
              gen_rng: torch.Generator | None = None, keep_grad: bool = False
-             ) -> tuple[list[int], list[Tensor]]:
+             ) -> tuple[list[int], list[Tensor], list[Tensor]]:
+    """Grows ``order`` until the policy stops: the final order, and (``keep_grad``) the
+    log-probability and entropy of every action taken."""
     order = list(order)
     logps: list[Tensor] = []
+    entropies: list[Tensor] = []
     while True:
-        v, logp = _step(gen, gr, seed, order, greedy, gen_rng)
-        if logp is not None and keep_grad:
+        v, logp, entropy = _step(gen, gr, seed, order, greedy, gen_rng)
+        if logp is not None and entropy is not None and keep_grad:
             logps.append(logp)
+            entropies.append(entropy)
         if v is None:
-            return order, logps
+            return order, logps, entropies
         order.append(v)
 
 
@@ -236,7 +259,7 @@ class RGExplainer(ExplainerAlgorithm):
         gr = _Graph(model, x, edge_index)
         with torch.no_grad():
             seed = int(self.locator(gr.z).argmax())
-            order, _ = _rollout(self.generator, gr, seed, [seed], greedy=True)
+            order = _rollout(self.generator, gr, seed, [seed], greedy=True)[0]
         return order
 
     def forward(self, model: nn.Module, x: Tensor, edge_index: Tensor, *, target: Tensor,
@@ -244,7 +267,7 @@ class RGExplainer(ExplainerAlgorithm):
         gr = _Graph(model, x, edge_index)
         with torch.no_grad():
             seed = int(self.locator(gr.z).argmax())
-            order, _ = _rollout(self.generator, gr, seed, [seed], greedy=True)
+            order = _rollout(self.generator, gr, seed, [seed], greedy=True)[0]
         return Explanation(edge_mask=order_mask(gr, order))
 
 
@@ -291,6 +314,44 @@ def make(seed: int = 0, **options: Any) -> RGExplainerStrategy:
 
 
 # ----- training -----
+@dataclass
+class _Case:
+    """One training group: the policy's view, its tensors and cut space, and the ``first``
+    masks of the cuts that leave both halves valid (for :func:`cut_bonus`)."""
+
+    gr: _Graph
+    tensors: GroupTensors
+    space: CutSpace
+    model: Any
+    buffer_bytes: int
+    valid_firsts: frozenset[int]
+
+
+def _case(model: nn.Module, g: TrainGroup) -> _Case:
+    t = group_tensors(g.model.graph, g.model.bytes_per_element, g.space, g.buffer_bytes)
+    valid = frozenset(c.first for c in g.space.cuts
+                      if check_group(g.model, c.first, g.buffer_bytes).valid
+                      and check_group(g.model, c.second, g.buffer_bytes).valid)
+    return _Case(_Graph(model, t.x, t.edge_index), t, g.space, g.model, g.buffer_bytes, valid)
+
+
+def cut_bonus(case: _Case, order: list[int]) -> float:
+    """1.0 when the cut the shared rule (``explain/cut_rule.py``, ties broken by the cost
+    model as the rectify-rate benchmark does) picks from S's edge scores leaves both halves
+    valid, else 0.0."""
+    scores = edge_scores_from_mask(order_mask(case.gr, order), case.tensors,
+                                   len(case.space.edges))
+    cuts = top_cuts(case.space, scores, 1, case.model)
+    return 1.0 if cuts and cuts[0].first in case.valid_firsts else 0.0
+
+
+def shaped_reward(model: nn.Module, case: _Case, seed: int, order: list[int], target: Tensor,
+                  bonus: float) -> float:
+    """The method's reward (:func:`reward`) plus ``bonus`` times :func:`cut_bonus`."""
+    r = reward(model, case.gr, seed, order, target)
+    return r + bonus * cut_bonus(case, order) if bonus else r
+
+
 def _bfs_order(gr: _Graph, seed: int, hops: int = 3) -> list[int]:
     order, dist, frontier = [seed], {seed: 0}, [seed]
     while frontier and len(order) < MAX_NODES:
@@ -323,12 +384,26 @@ def _imitation_loss(gen: Generator, gr: _Graph, seed: int, teacher: list[int]) -
     return loss
 
 
+def advantages(returns: Sequence[float]) -> list[float]:
+    """REINFORCE's baseline: each return minus the mean of the *other* rollouts of the same
+    group (leave-one-out, so the baseline does not depend on the action it judges). They sum
+    to zero: a group where every rollout earns the same teaches nothing, whatever the sign."""
+    k = len(returns)
+    if k < 2:
+        raise ValueError("a per-group baseline needs at least 2 rollouts")
+    total = sum(returns)
+    return [r - (total - r) / (k - 1) for r in returns]
+
+
 def train(gnn: nn.Module, gnn_meta: dict[str, Any], groups: Sequence[TrainGroup], *,
           epochs: int = EPOCHS, rollouts: int = ROLLOUTS, lr: float = LR, seed: int = 0,
-          imitation_epochs: int = 2, locator_every: int = 5,
+          imitation_epochs: int = 2, locator_every: int = 5, bonus: float = VALID_BONUS,
+          entropy_coef: float = ENTROPY_COEF,
           on_epoch: Callable[[int, int, float], None] | None = None
           ) -> tuple[dict[str, Tensor], dict[str, Any]]:
-    """Imitation pretraining, then REINFORCE with Monte-Carlo rollouts (module docstring)."""
+    """Imitation pretraining, then REINFORCE with a baseline (module docstring)."""
+    if rollouts < 2:
+        raise ValueError("REINFORCE with a per-group baseline needs at least 2 rollouts")
     torch.manual_seed(seed)
     rng = random.Random(seed)
     gen_rng = torch.Generator().manual_seed(seed)
@@ -337,30 +412,31 @@ def train(gnn: nn.Module, gnn_meta: dict[str, Any], groups: Sequence[TrainGroup]
     for p in gnn.parameters():
         p.requires_grad_(False)
     target = torch.ones(1, 1)
-    graphs = []
-    for g in groups:
-        t = group_tensors(g.model.graph, g.model.bytes_per_element, g.space, g.buffer_bytes)
-        graphs.append(_Graph(model, t.x, t.edge_index))
+    cases = [_case(model, g) for g in groups]
     opt_gen = torch.optim.Adam(algo.generator.parameters(), lr=lr)
     opt_loc = torch.optim.Adam(algo.locator.parameters(), lr=lr)
     start = time.perf_counter()
-    history: list[float] = []
+    history: list[dict[str, float]] = []
+
+    def greedy_value(case: _Case, s: int) -> float:
+        order = _rollout(algo.generator, case.gr, s, [s], True)[0]
+        return shaped_reward(model, case, s, order, target, bonus)
 
     def fit_locator() -> None:
-        for gr in graphs:
-            seeds = list(range(gr.n)) if gr.n <= 12 else rng.sample(range(gr.n), 12)
+        """Cross-entropy toward the seed whose greedy subgraph earns the best reward."""
+        for case in cases:
+            n = case.gr.n
+            seeds = list(range(n)) if n <= 12 else rng.sample(range(n), 12)
             with torch.no_grad():
-                scored = [(reward(model, gr, s, _rollout(algo.generator, gr, s, [s], True)[0],
-                                  target), s) for s in seeds]
-            best = max(scored)[1]
-            loss = F.cross_entropy(algo.locator(gr.z)[None], torch.tensor([best]))
+                best = max((greedy_value(case, s), -s) for s in seeds)
+            loss = F.cross_entropy(algo.locator(case.gr.z)[None], torch.tensor([-best[1]]))
             opt_loc.zero_grad()
             loss.backward()
             opt_loc.step()
 
     for _ in range(imitation_epochs):  # imitation: grow 3-hop neighbourhoods
-        for i in rng.sample(range(len(graphs)), len(graphs)):
-            gr = graphs[i]
+        for i in rng.sample(range(len(cases)), len(cases)):
+            gr = cases[i].gr
             s = rng.randrange(gr.n)
             loss = _imitation_loss(algo.generator, gr, s, _bfs_order(gr, s))
             opt_gen.zero_grad()
@@ -368,44 +444,59 @@ def train(gnn: nn.Module, gnn_meta: dict[str, Any], groups: Sequence[TrainGroup]
             opt_gen.step()
     fit_locator()
     for epoch in range(epochs):
-        total = 0.0
-        for i in rng.sample(range(len(graphs)), len(graphs)):
-            gr = graphs[i]
-            with torch.no_grad():
-                probs = torch.softmax(algo.locator(gr.z), 0)
+        returns: list[float] = []
+        bonuses: list[float] = []
+        sizes: list[int] = []
+        for i in rng.sample(range(len(cases)), len(cases)):
+            case = cases[i]
+            seed_logp = torch.log_softmax(algo.locator(case.gr.z), 0)
+            probs = seed_logp.detach().exp()
+            episodes = []
+            for _ in range(rollouts):
                 s = int(torch.multinomial(probs, 1, generator=gen_rng))
-            order, _ = _rollout(algo.generator, gr, s, [s], greedy=False, gen_rng=gen_rng)
-            # value each prefix's action by the mean reward of sampled completions
+                order, logps, entropies = _rollout(algo.generator, case.gr, s, [s], greedy=False,
+                                                   gen_rng=gen_rng, keep_grad=True)
+                logps = [seed_logp[s], *logps]  # the seed is the episode's first action
+                r = reward(model, case.gr, s, order, target)
+                b = cut_bonus(case, order) if bonus else 0.0
+                episodes.append((r + bonus * b, logps, entropies))
+                bonuses.append(b)
+                sizes.append(len(order))
             loss = torch.zeros(())
-            prefix = [s]
-            for t in range(len(order) + 1):
-                v, logp = _step(algo.generator, gr, s, prefix, False, gen_rng)
-                if logp is None:
-                    break
-                nxt = prefix + ([v] if v is not None else [])
-                with torch.no_grad():
-                    values = [reward(model, gr, s, nxt if v is None else
-                                     _rollout(algo.generator, gr, s, nxt, False, gen_rng)[0],
-                                     target) for _ in range(rollouts if v is not None else 1)]
-                ret = sum(values) / len(values)
-                loss = loss - logp * ret
-                total += ret
-                if v is None:
-                    break
-                prefix = nxt
-            opt_gen.zero_grad()
-            loss.backward()
-            opt_gen.step()
-        history.append(total / max(1, len(graphs)))
+            for (ret, logps, entropies), adv in zip(episodes,
+                                                    advantages([e[0] for e in episodes])):
+                loss = loss - adv * torch.stack(logps).sum()
+                if entropies:
+                    loss = loss - entropy_coef * torch.stack(entropies).sum()
+                returns.append(ret)
+            if loss.requires_grad:
+                opt_gen.zero_grad()
+                opt_loc.zero_grad()
+                (loss / rollouts).backward()
+                opt_gen.step()
+                opt_loc.step()
+        history.append({"mean_return": sum(returns) / len(returns),
+                        "valid_cut_share": sum(bonuses) / len(bonuses),
+                        "mean_size": sum(sizes) / len(sizes)})
         if (epoch + 1) % locator_every == 0:
             fit_locator()
         if on_epoch:
-            on_epoch(epoch + 1, epochs, -history[-1])
+            on_epoch(epoch + 1, epochs, -history[-1]["mean_return"])
+    with torch.no_grad():  # how the greedy policy (inference) does on the training groups
+        greedy = []
+        for case in cases:
+            s = int(algo.locator(case.gr.z).argmax())
+            order = _rollout(algo.generator, case.gr, s, [s], True)[0]
+            greedy.append((cut_bonus(case, order), len(order)))
     config = {"epochs": epochs, "rollouts": rollouts, "lr": lr, "max_nodes": MAX_NODES,
               "hidden": HIDDEN, "imitation_epochs": imitation_epochs,
-              "locator_every": locator_every, "coefs": {"size": SIZE_COEF, "emb": EMB_COEF,
-                                                         "radius": RADIUS_COEF}}
-    summary = {"groups": len(graphs), "seconds": round(time.perf_counter() - start, 1),
-               "mean_prefix_value_per_epoch": [round(x, 4) for x in history]}
+              "locator_every": locator_every, "baseline": "leave-one-out mean per group",
+              "entropy_coef": entropy_coef, "coefs": {"size": SIZE_COEF, "emb": EMB_COEF,
+                                                       "radius": RADIUS_COEF, "valid_cut": bonus}}
+    summary = {"groups": len(cases), "seconds": round(time.perf_counter() - start, 1),
+               "per_epoch": [{k: round(v, 4) for k, v in h.items()} for h in history],
+               "greedy_valid_cut_share": round(sum(g[0] for g in greedy) / len(greedy), 4),
+               "greedy_mean_size": round(sum(g[1] for g in greedy) / len(greedy), 2),
+               "groups_with_valid_cut": sum(1 for c in cases if c.valid_firsts)}
     return {k: v.detach().clone() for k, v in algo.state_dict().items()}, \
         {"config": config, "training": summary}

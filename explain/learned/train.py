@@ -37,7 +37,8 @@ def train_explainer(algorithm: str, scheme: str, *, gnn_checkpoint: str | Path |
     gnn, gnn_meta = load_predictor(scheme, gnn_checkpoint)
     torch.set_num_threads(threads)
     say(f"sampling invalid segment parts of {len(nets)} nets ({groups_per_net} per net)")
-    groups = training_groups(scheme, nets, groups_per_net, seed)
+    groups = training_groups(scheme, nets, groups_per_net, seed,
+                             both_valid_cut=algorithm == "rgexplainer")
     if not groups:
         raise FusePlanError("no invalid groups with a cut were found to train on")
     say(f"training {algorithm} on {len(groups)} groups")
