@@ -65,16 +65,18 @@ def invalid_parts(graph, model, buffer_bytes: int, segmentations: int) -> list[i
     return out
 
 
-def optimal_split(graph, group: int, prices: ValidGroupPrices) -> int | None:
-    """The least fusible DRAM of a partition of ``group`` into valid groups: a shortest path
-    over the ideals of G (a chain of ideals {} < I1 < ... < G whose differences are the groups;
-    any partition of a convex G into groups with an acyclic quotient is such a chain)."""
+def optimal_partition(graph, group: int, prices: ValidGroupPrices
+                      ) -> tuple[int, tuple[int, ...]] | None:
+    """The least fusible DRAM of a partition of ``group`` into valid groups, and the groups:
+    a shortest path over the ideals of G (a chain of ideals {} < I1 < ... < G whose differences
+    are the groups; any partition of a convex G into groups with an acyclic quotient is such a
+    chain). None when G has too many ideals to list."""
     found = ideals(graph, group, 1 << 16)
     if found is None:
         return None
     order = sorted([0, *found, group], key=lambda m: (m.bit_count(), m))
     nbr = graph_masks(graph).nbr_mask
-    best: dict[int, int] = {0: 0}
+    best: dict[int, tuple[int, int]] = {0: (0, 0)}  # ideal -> (DRAM, the ideal before it)
     for hi in order[1:]:
         value = None
         for lo in order:
@@ -86,11 +88,36 @@ def optimal_split(graph, group: int, prices: ValidGroupPrices) -> int | None:
             if len(components_in(diff, nbr)) != 1:
                 continue
             price = prices.price(diff)
-            if price is not None and (value is None or best[lo] + price < value):
-                value = best[lo] + price
+            if price is not None and (value is None or best[lo][0] + price < value[0]):
+                value = (best[lo][0] + price, lo)
         if value is not None:
             best[hi] = value
-    return best.get(group)
+    if group not in best:
+        return None
+    parts, hi = [], group
+    while hi:
+        lo = best[hi][1]
+        parts.append(hi & ~lo)
+        hi = lo
+    return best[group][0], tuple(reversed(parts))
+
+
+def optimal_split(graph, group: int, prices: ValidGroupPrices) -> int | None:
+    """The DRAM of :func:`optimal_partition` (None when there is none)."""
+    found = optimal_partition(graph, group, prices)
+    return None if found is None else found[0]
+
+
+def settings(args: argparse.Namespace, buffer_bytes: int):
+    """(net, scheme, graph, cost model, problem, invalid parts) for every net and scheme of
+    ``args`` (``--nets``, ``--schemes``, ``--segmentations``)."""
+    for net in args.nets.split(","):
+        graph = build(net)
+        for scheme in args.schemes.split(","):
+            model = make_cost_model(scheme, graph)
+            problem = make_problem(graph, model, buffer_bytes)
+            yield net, scheme, graph, model, problem, invalid_parts(graph, model, buffer_bytes,
+                                                                    args.segmentations)
 
 
 @dataclass
@@ -196,43 +223,38 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()[0]
     start = time.perf_counter()
     lines, records = [], []
-    for net in args.nets.split(","):
-        graph = build(net)
-        for scheme in args.schemes.split(","):
-            model = make_cost_model(scheme, graph)
-            problem = make_problem(graph, model, buffer_bytes)
-            groups = invalid_parts(graph, model, buffer_bytes, args.segmentations)
-            total = len(groups)
-            prices = ValidGroupPrices(problem)
-            exists = {g: any(check_group(model, c.first, buffer_bytes).valid
-                             and check_group(model, c.second, buffer_bytes).valid
-                             for c in cut_space(graph, g, MAX_IDEALS).cuts) for g in groups}
-            missed = gnn_missed(graph, groups, buffer_bytes, scheme, args)
-            cut_groups = [g for g in groups if exists[g]]
-            repair_groups = list(groups)
-            if 0 < args.first_cut_sample < len(cut_groups):
-                cut_groups = sorted(random.Random(1).sample(cut_groups, args.first_cut_sample))
-            if 0 < args.repair_sample < len(repair_groups):
-                repair_groups = sorted(random.Random(2).sample(repair_groups, args.repair_sample))
-            optimum = {g: optimal_split(graph, g, prices) for g in repair_groups}
-            miss = f"{missed[0]}/{missed[1]}" if missed else "no GNN"
-            print(f"# {net} {scheme}: {total} invalid parts, {sum(exists.values())} with a "
-                  f"both-valid cut; GNN called valid: {miss}", file=sys.stderr, flush=True)
-            for label in args.strategies.split(","):
-                try:
-                    row = measure(label, graph, model, problem, cut_groups, repair_groups,
-                                  optimum, args, scheme)
-                except Exception as err:  # a strategy without its checkpoint: say why
-                    row = Row(label, len(repair_groups), error=str(err).split(";")[0][:120])
-                lines.append(fmt_row(net, scheme, row))
-                print(lines[-1], file=sys.stderr, flush=True)
-                records.append({"net": net, "scheme": scheme, "strategy": label,
-                                "groups": row.groups, "with_cut": row.with_cut,
-                                "first_ok": row.first_ok, "ratios": row.ratios,
-                                "explain_ms": [1000 * s for s in row.explain_s],
-                                "repair_ms": [1000 * s for s in row.repair_s],
-                                "invalid_parts": total, "gnn_called_valid": missed,
-                                "error": row.error})
+    for net, scheme, graph, model, problem, groups in settings(args, buffer_bytes):
+        total = len(groups)
+        prices = ValidGroupPrices(problem)
+        exists = {g: any(check_group(model, c.first, buffer_bytes).valid
+                         and check_group(model, c.second, buffer_bytes).valid
+                         for c in cut_space(graph, g, MAX_IDEALS).cuts) for g in groups}
+        missed = gnn_missed(graph, groups, buffer_bytes, scheme, args)
+        cut_groups = [g for g in groups if exists[g]]
+        repair_groups = list(groups)
+        if 0 < args.first_cut_sample < len(cut_groups):
+            cut_groups = sorted(random.Random(1).sample(cut_groups, args.first_cut_sample))
+        if 0 < args.repair_sample < len(repair_groups):
+            repair_groups = sorted(random.Random(2).sample(repair_groups, args.repair_sample))
+        optimum = {g: optimal_split(graph, g, prices) for g in repair_groups}
+        miss = f"{missed[0]}/{missed[1]}" if missed else "no GNN"
+        print(f"# {net} {scheme}: {total} invalid parts, {sum(exists.values())} with a "
+              f"both-valid cut; GNN called valid: {miss}", file=sys.stderr, flush=True)
+        for label in args.strategies.split(","):
+            try:
+                row = measure(label, graph, model, problem, cut_groups, repair_groups,
+                              optimum, args, scheme)
+            except Exception as err:  # a strategy without its checkpoint: say why
+                row = Row(label, len(repair_groups), error=str(err).split(";")[0][:120])
+            lines.append(fmt_row(net, scheme, row))
+            print(lines[-1], file=sys.stderr, flush=True)
+            records.append({"net": net, "scheme": scheme, "strategy": label,
+                            "groups": row.groups, "with_cut": row.with_cut,
+                            "first_ok": row.first_ok, "ratios": row.ratios,
+                            "explain_ms": [1000 * s for s in row.explain_s],
+                            "repair_ms": [1000 * s for s in row.repair_s],
+                            "invalid_parts": total, "gnn_called_valid": missed,
+                            "error": row.error})
     header = ("| net | scheme | strategy | repaired groups | first-cut rate | repair quality (mean) | "
               "ms / explanation | ms / repaired group |\n|---|---|---|---|---|---|---|---|")
     print(f"command: {command}")
