@@ -27,11 +27,11 @@ nodes run as soon as their inputs exist, dead nodes last).
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import networkx as nx
 import onnx
 
 from .errors import FusePlanError
@@ -245,29 +245,17 @@ def _group_order(
                 found |= reads_from[p]
         reads_from[i] = found
     edges = {(h, placed[i][0]) for i in placed for h in reads_from[i] if h != placed[i][0]}
-    succs: dict[int, list[int]] = {g: [] for g in range(num_groups)}
-    waiting = [0] * num_groups
-    for h, g in edges:
-        succs[h].append(g)
-        waiting[g] += 1
-    ready = [g for g in range(num_groups) if not waiting[g]]
-    heapq.heapify(ready)
-    order: list[int] = []
-    while ready:
-        h = heapq.heappop(ready)
-        order.append(h)
-        for g in succs[h]:
-            waiting[g] -= 1
-            if not waiting[g]:
-                heapq.heappush(ready, g)
-    if len(order) < num_groups:
-        stuck = [g for g in range(num_groups) if waiting[g]]
+    dag = nx.DiGraph(edges)
+    dag.add_nodes_from(range(num_groups))
+    try:
+        return list(nx.lexicographical_topological_sort(dag))
+    except nx.NetworkXUnfeasible:
+        stuck = sorted({u for u, _ in nx.find_cycle(dag)})
         raise FusePlanError(
             f"groups {', '.join(map(str, stuck[:5]))} read each other's values through shape "
             "nodes (a Shape of a value another group makes): no execution order runs each "
             "group whole; cut the model's shape arithmetic or plan those ops together"
-        )
-    return order
+        ) from None
 
 
 def _execution_order(
@@ -286,32 +274,19 @@ def _execution_order(
             return (group_rank[placed[i][0]], rank[i])
         return (last if roles[i] == "dead" else -1, rank[i])
 
-    return topological_positions(nodes, range(len(nodes)), key)
+    return topological_positions(nodes, key)
 
 
 def topological_positions(
-    nodes: Sequence[onnx.NodeProto], members: Iterable[int], key: Callable[[int], tuple[int, int]]
+    nodes: Sequence[onnx.NodeProto], key: Callable[[int], tuple[int, int]]
 ) -> dict[int, int]:
-    """Positions of ``members`` (node indices) in a topological order that runs the ready node
-    with the smallest ``key(i)`` first; ``nodes`` are all the nodes the members may read."""
-    chosen = list(members)
-    inside = set(chosen)
-    producer = {o: i for i in chosen for o in nodes[i].output if o}
-    waiting = {i: {producer[x] for x in node_reads(nodes[i]) if x in producer} - {i} for i in chosen}
-    users: dict[int, list[int]] = {i: [] for i in chosen}
-    for i, deps in waiting.items():
-        for d in deps:
-            users[d].append(i)
-    ready = [(key(i), i) for i in chosen if not waiting[i]]
-    heapq.heapify(ready)
-    out: dict[int, int] = {}
-    while ready:
-        _, i = heapq.heappop(ready)
-        out[i] = len(out)
-        for u in users[i]:
-            waiting[u].discard(i)
-            if not waiting[u]:
-                heapq.heappush(ready, (key(u), u))
-    if len(out) < len(inside):
-        raise FusePlanError("the model's nodes cannot be put in an execution order (a cycle)")
-    return out
+    """Node index -> position in a topological order that runs the ready node with the
+    smallest ``key(i)`` first."""
+    producer = {o: i for i, n in enumerate(nodes) for o in n.output if o}
+    dag = nx.DiGraph((producer[x], i) for i, n in enumerate(nodes) for x in node_reads(n)
+                     if x in producer and producer[x] != i)
+    dag.add_nodes_from(range(len(nodes)))
+    try:
+        return {i: pos for pos, i in enumerate(nx.lexicographical_topological_sort(dag, key=key))}
+    except nx.NetworkXUnfeasible:
+        raise FusePlanError("the model's nodes cannot be put in an execution order (a cycle)") from None

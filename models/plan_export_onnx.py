@@ -161,7 +161,7 @@ def _replace_main_nodes(
             return (i - len(kept), 0)
         return (last if roles[i] == "dead" else -1, i)
 
-    positions = topological_positions(every, range(len(every)), key)
+    positions = topological_positions(every, key)
     ordered = [every[i] for i in sorted(positions, key=positions.__getitem__)]
     del model.graph.node[:]
     model.graph.node.extend(ordered)
