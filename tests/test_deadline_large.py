@@ -116,3 +116,23 @@ def test_a_search_stopped_mid_listing_returns_a_valid_plan(method: str, monkeypa
     assert result.status == "FEASIBLE" and result.plan is not None
     check_plan(result.plan, graph, model)
     assert len(result.plan.groups) < graph.num_ops / 2  # greedy runs, not single ops
+
+
+def test_a_pinned_search_stopped_mid_listing_keeps_the_pin(monkeypatch) -> None:
+    """With --pin the deadline does not cut a proposal short: the greedy finish of a stopped
+    proposal can split a pin (here a branch op and the concat that joins it), and the search
+    then had no plan at all ("could not keep the pinned ops")."""
+    graph = load_graph("wide:ops=100,width=8,seed=0")
+    model = make_cost_model("lbdf", graph)
+    branch, join = 23, graph.succs[23][0]
+    pin = [graph.ops[branch].name, graph.ops[join].name]
+    assert graph.ops[join].kind == "Concat"
+    problem = make_problem(graph, model, 64 * 1024, pins=[pin])
+    stop = threading.Event()
+    _count_checks(monkeypatch, after=20, stop=stop)
+    result = solve_problem(problem, method="rs:cost", limits=Limits(stop=stop),
+                           search=SearchSettings(segments=1, evaluations=10**6,
+                                                 reference_time_s=0.0))
+    assert stop.is_set() and result.status == "FEASIBLE" and result.plan is not None
+    check_plan(result.plan, graph, model)
+    assert any({branch, join} <= set(g.ops) for g in result.plan.groups)

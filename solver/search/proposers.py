@@ -50,12 +50,16 @@ class _DeadlineModel:
 def make_proposer(problem: Problem, repair: str, seed: int, k: int = MAX_CUTS,
                   deadline: Deadline | None = None) -> CutProposer:
     """The cut proposer of strategy ``repair`` (seeded) on ``problem``'s model and buffer;
-    with a ``deadline`` a proposal still running when it passes raises :class:`OutOfTime`."""
+    with a ``deadline`` a proposal still running when it passes raises :class:`OutOfTime`
+    (unless the problem has pins)."""
     algorithm = make_strategy(repair, seed=seed)
     model, beta, graph = problem.model, problem.buffer_bytes, problem.graph
     should_stop: StopCheck | None = None
-    if deadline is not None and (deadline.end is not None or deadline.limits.stop is not None):
-        model = _DeadlineModel(model, deadline)  # a time limit or Ctrl-C can stop it
+    if (deadline is not None and not problem.pins
+            and (deadline.end is not None or deadline.limits.stop is not None)):
+        # a time limit or Ctrl-C can stop it; not with --pin: the greedy finish of a stopped
+        # proposal could split a pin (as in RecursiveSplitter, pins turn the deadline off)
+        model = _DeadlineModel(model, deadline)
         should_stop = deadline.expired
 
     def propose(group: int) -> list[tuple[int, int]]:
