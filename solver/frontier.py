@@ -19,11 +19,14 @@ optimum can change only where a candidate appears or its price changes:
 What is reused across buffers: the candidate groups are enumerated once, at the largest
 buffer (``to``), with their ancestor/descendant masks; a smaller buffer's candidate set is
 that list filtered by ``appear`` (F_beta does not depend on the buffer); the ideal lattice is
-listed once; LBDF prices are the enumeration's; BRR prices come from the model's per-group
-cache (its buffer-independent record), so each new buffer only redoes the tiling search; the
-BRR lattice arcs are built once. At every row of the result (a buffer where the all-ops or
-the fusible optimum changes) the exact solver ``ideals`` runs on the filtered candidates and
-its plan (validated, with its proof status) is the row's plan.
+listed once and the lattice arcs (ideal, candidate) built once, at ``to``: a smaller buffer
+prices out the groups not yet available; LBDF prices are the enumeration's; BRR prices come
+from the model's per-group cache (its buffer-independent record), so each new buffer only
+redoes the tiling search, and the sweep keeps them current. At every row of the result (a
+buffer where the all-ops or the fusible optimum changes) ``ideals``' shortest path over those
+arcs, priced at that buffer, gives the plan, built and validated by ``finish`` as ``ideals``
+does. A net over ideals' lattice cap falls back to ``auto`` from scratch at each point
+(LBDF only).
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ from fuseplan.models.graph import Graph
 from fuseplan.models.lattice import ideal_lattice
 from fuseplan.models.plan import Status
 
-from .candidates import CandidateSet, enumerate_candidates
-from .problem import Limits, Problem, make_problem
+from .candidates import enumerate_candidates
+from .problem import Limits, make_problem
 from .progress import Deadline
 from .result import SolveResult
 
@@ -142,6 +145,7 @@ class _Shared:
         self._unfused_from.append(0)  # suffix sums: the ops with F_beta >= beta
         self.solves = 0
         self._arcs: list[list[tuple[int, int]]] | None = None
+        self._np: tuple | None = None  # appear, singleton F_beta, enumeration prices
 
     def _appear(self, mask: int) -> int:
         """The least buffer at which ``mask`` is a candidate (> to for an op unfusable at
@@ -160,69 +164,63 @@ class _Shared:
         """The unfused traffic of the ops unfusable at ``beta`` (all-ops minus fusible)."""
         return self._unfused_from[bisect.bisect_left(self._fbeta_sorted, beta)]
 
-    def candidates_at(self, problem: Problem, prices: Sequence[int] | None = None
-                      ) -> CandidateSet:
-        """The candidates at ``problem``'s buffer: those at ``to`` that have appeared, plus
-        the singletons of the ops unfusable there (price 0, as enumeration gives them).
-        Their F_D: ``prices`` (per candidate at ``to``, kept up to date by the BRR sweep),
-        else the enumeration's when F_D does not depend on the buffer (LBDF), else the
-        model's."""
-        beta = problem.buffer_bytes
-        keep: list[int] = []
-        costs: list[int] = []
-        c = self.cands
-        for i, mask in enumerate(c.masks):
-            if mask & problem.unfusable:
-                if mask.bit_count() == 1:
-                    keep.append(i)
-                    costs.append(0)
-                continue
-            if self.appear[i] <= beta:
-                keep.append(i)
-                if prices is not None:
-                    costs.append(prices[i])
-                elif self.fixed_prices:
-                    costs.append(c.costs[i])
-                else:
-                    cost = self.model.dram_bytes(mask, beta)
-                    assert cost is not None, "a candidate that has appeared fits"
-                    costs.append(int(cost))
-        return CandidateSet(
-            masks=tuple(c.masks[i] for i in keep),
-            costs=tuple(costs),
-            before=tuple(c.before[i] for i in keep),
-            after=tuple(c.after[i] for i in keep),
-            complete=True,
-            evaluated=0,
-            seconds=0.0,
-        )
+    def arcs(self) -> list[list[tuple[int, int]]]:
+        """Per ideal, its arcs (head ideal, candidate) over the candidates at ``to``, built
+        once: a candidate's arcs do not depend on the buffer, only whether it is there."""
+        if self._arcs is None:
+            from .exact.ideals import lattice_arcs
+
+            assert self.lattice is not None
+            self.deadline.report("building arcs over ideals, once")
+            arcs, complete = lattice_arcs(self.top, self.lattice, self.cands, self.deadline)
+            if not complete:
+                raise FusePlanError(
+                    f"building the lattice arcs of {self.graph.name!r} at {self.top.buffer_bytes:,}"
+                    " B did not finish within the time limit: raise --time-limit or lower --to"
+                )
+            self._arcs = arcs
+        return self._arcs
+
+    def prices_at(self, beta: int, prices: Sequence[int] | None = None) -> list[int]:
+        """Per candidate at ``to``, its fusible price at ``beta``: 0 for the singleton of an
+        op unfusable there (outside the fusible total, as enumeration prices it), ``_INF``
+        for a group not yet available, else its F_D: ``prices`` (kept by the BRR sweep),
+        the enumeration's when F_D does not depend on the buffer (LBDF), else the model's."""
+        import numpy as np
+
+        if self._np is None:
+            c = self.cands
+            single = [self.op_fbeta[m.bit_length() - 1] if m.bit_count() == 1 else -1
+                      for m in c.masks]
+            self._np = (np.array(self.appear, dtype=np.int64), np.array(single, dtype=np.int64),
+                        np.array(c.costs, dtype=np.int64))
+        appear, single, fixed = self._np
+        if prices is not None:
+            base = np.array(prices, dtype=np.int64)
+        elif self.fixed_prices:
+            base = fixed
+        else:
+            base = np.array([int(self.model.dram_bytes(m, beta) or 0) if a <= beta else 0
+                             for m, a in zip(self.cands.masks, self.appear)], dtype=np.int64)
+        out = np.where(appear <= beta, base, _INF)
+        out[single >= beta] = 0
+        return out.tolist()
 
     def shortest_at(self, beta: int) -> int:
-        """The all-ops optimum at ``beta`` with the enumeration's prices (LBDF): ``ideals``'
-        shortest path over the lattice arcs of the candidates at ``to`` (built once), the
-        candidates not yet available priced out."""
-        from .exact.ideals import lattice_arcs, shortest_path
+        """The all-ops optimum at ``beta`` (LBDF prices): ``ideals``' shortest path over the
+        arcs built once, plus the unfusable ops' traffic."""
+        from .exact.ideals import shortest_path
 
         assert self.lattice is not None and self.fixed_prices
-        if self._arcs is None:
-            self._arcs, complete = lattice_arcs(self.top, self.lattice, self.cands, None)
-            assert complete
-        costs = []
-        c = self.cands
-        for i, mask in enumerate(c.masks):
-            if mask.bit_count() == 1 and self.op_fbeta[mask.bit_length() - 1] >= beta:
-                costs.append(0)  # unfusable at beta: outside the fusible total
-            elif self.appear[i] <= beta:
-                costs.append(c.costs[i])
-            else:
-                costs.append(_INF)
-        fusible, _ = shortest_path(self._arcs, tuple(costs), len(self.lattice))
+        fusible, _ = shortest_path(self.arcs(), tuple(self.prices_at(beta)), len(self.lattice))
         assert fusible is not None and fusible < _INF
         return fusible + self.unfused_total(beta)
 
     def solve_at(self, beta: int, prices: Sequence[int] | None = None) -> SolveResult:
-        """The exact solver at ``beta``: ``ideals`` over the filtered candidates and the
-        shared lattice; ``auto`` from scratch when the lattice is over ideals' cap."""
+        """The optimal plan at ``beta``: ``ideals``' shortest path over the arcs built once,
+        priced at ``beta``, its plan built, priced and validated by ``finish`` (as ``ideals``
+        does; complete, so proven optimal); ``auto`` from scratch when the lattice is over
+        ideals' cap (then --time-limit may leave it unproven)."""
         self.solves += 1
         problem = make_problem(self.graph, self.model, beta)
         limits = replace(self.limits, progress=None)
@@ -230,12 +228,22 @@ class _Shared:
             from .api import solve_problem
 
             return solve_problem(problem, limits, "auto")
-        from .exact import ideals
+        from .exact.ideals import shortest_path
+        from .result import finish
 
-        return ideals.solve(problem, limits, deadline=Deadline(limits),
-                            candidates=self.candidates_at(problem, prices),
-                            lattice=self.lattice,
-                            why="frontier: candidates enumerated once at the largest buffer")
+        deadline = Deadline(limits)
+        costs = self.prices_at(beta, prices)
+        fusible, chosen = shortest_path(self.arcs(), tuple(costs), len(self.lattice))
+        assert fusible is not None and fusible < _INF
+        details = {
+            "why": "frontier: candidate groups and lattice arcs built once at the largest "
+                   "buffer, priced at this one",
+            "ideals": len(self.lattice),
+            "candidates": sum(1 for x in costs if x < _INF),
+        }
+        return finish(problem, limits, deadline, method="ideals", status="OPTIMAL",
+                      groups=[self.cands.masks[g] for g in chosen], objective=fusible,
+                      bound=fusible, details=details)
 
 
 def _all_ops(result: SolveResult, beta: int) -> int:
@@ -324,11 +332,8 @@ class _IncrementalPath:
     distances after the lowest ideal the group leaves."""
 
     def __init__(self, shared: _Shared) -> None:
-        from .exact.ideals import lattice_arcs
-
         assert shared.lattice is not None
-        out, complete = lattice_arcs(shared.top, shared.lattice, shared.cands, None)
-        assert complete
+        out = shared.arcs()
         self.n = len(shared.lattice)
         self.out = out
         self.into: list[list[tuple[int, int]]] = [[] for _ in range(self.n)]

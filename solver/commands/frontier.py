@@ -43,8 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(plan_<scheme>_<bytes>.json) into DIR (created if missing)")
     parser.add_argument("--plot", metavar="PNG", help="draw the step curves to this file")
     parser.add_argument("--time-limit", type=_seconds, metavar="S",
-                        help="seconds for each exact solve (and for the enumeration at --to); "
-                        "a row not proven optimal in time is marked so")
+                        help="seconds for the enumeration and the lattice arcs at --to, and "
+                        "for each solve of a net over the lattice cap (solved by auto from "
+                        "scratch); a step not proven optimal in time is marked so")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes to enumerate candidate groups (default 1)")
     parser.add_argument("--quiet", action="store_true", help="no live progress on stderr")
@@ -165,7 +166,7 @@ def _print_frontier(f: Any, files: list[str | None]) -> None:
                      format_mb(s.fusible_bytes), s.groups, s.status, name or "-"))
     title = (f"{f.net}: {f.scheme.upper()} frontier, {format_bytes(f.from_bytes)} to "
              f"{format_bytes(f.to_bytes)}, {f.bytes_per_element} B/element")
-    how = (f"bisection over {f.candidate_values:,} candidate values, {f.evaluated:,} solved"
+    how = (f"bisection over {f.candidate_values:,} candidate values, {f.evaluated:,} evaluated"
            if f.method == "bisection" else
            f"{f.candidate_values:,} distinct candidate values, all evaluated by an incremental "
            "shortest path")
