@@ -217,3 +217,18 @@ def test_cli_bad_scheme_and_out_file(tmp_path, capsys) -> None:
     file.write_text("x")
     code, _, err = _run(capsys, "frontier", "mobilenet_v1", "--out", str(file))
     assert code == 2 and "is a file" in err
+
+
+def test_over_the_lattice_cap_lbdf_solves_from_scratch_and_brr_says_why(monkeypatch) -> None:
+    from fuseplan.models.errors import FusePlanError
+    from fuseplan.solver.exact import ideals
+
+    graph = random_dag(7, 3)
+    expected = [(s.buffer_bytes, s.all_ops_bytes, s.fusible_bytes)
+                for s in _frontier(graph, "lbdf", 64, 1600).steps]
+    monkeypatch.setattr(ideals, "IDEAL_CAP", 2)
+    f = _frontier(graph, "lbdf", 64, 1600)
+    assert [(s.buffer_bytes, s.all_ops_bytes, s.fusible_bytes) for s in f.steps] == expected
+    assert f.complete and f.solves >= f.evaluated  # every point a full solve
+    with pytest.raises(FusePlanError, match="too many ideals"):
+        _frontier(graph, "brr", 64, 1600)
