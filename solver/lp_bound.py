@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fuseplan.models.group import mask_ops
+
 from .candidates import CandidateSet, chain_plan, enumerate_candidates
 from .lp_bound_columns import Incidence, best_per_op, incidence, lagrangian_bound, most_negative
 from .lp_bound_relax import first_missing_seed, op_floors
@@ -91,7 +93,14 @@ def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
         cands = enumerate_candidates(problem, _enumeration_deadline(deadline))
     enumerated = time.perf_counter() - start
     first = first_missing_seed(problem, cands)
-    masks, costs = list(cands.masks), [float(c) for c in cands.costs]
+    if cands.complete:
+        masks, costs = list(cands.masks), [float(c) for c in cands.costs]
+    else:
+        # a group found whose lowest op is f or more costs at least its ops' floors (the
+        # argument of lp_bound_relax holds for it too): the floor columns dominate it
+        keep = [i for i, m in enumerate(cands.masks)
+                if m.bit_count() == 1 or (m & -m).bit_length() - 1 < first]
+        masks, costs = [cands.masks[i] for i in keep], [float(cands.costs[i]) for i in keep]
     for v, floor in op_floors(problem, first).items():
         masks.append(1 << v)
         costs.append(float(floor))  # the floor of a missed group, shared per op
@@ -149,9 +158,8 @@ def _column_generation(
 
     def add(column: int) -> None:
         x = solver.NumVar(0.0, solver.infinity(), "")
-        lo, hi = inc.rows.indptr[column], inc.rows.indptr[column + 1]
-        for v in inc.rows.indices[lo:hi]:
-            rows[int(v)].SetCoefficient(x, 1.0)
+        for v in mask_ops(inc.masks[column]):
+            rows[v].SetCoefficient(x, 1.0)
         objective.SetCoefficient(x, float(costs[column]))
         in_master.add(column)
 
@@ -162,7 +170,7 @@ def _column_generation(
     for column in initial:
         add(column)
 
-    scaled = Incidence(inc.rows, inc.by_op, costs, inc.sizes)
+    scaled = Incidence(inc.by_op, inc.masks, costs, inc.sizes)
     # pi = 0: each op's cheapest share c_S/|S| (valid before any LP is solved)
     best = lagrangian_bound(scaled, np.zeros(n), artificial)
     lp_value = None
@@ -178,7 +186,7 @@ def _column_generation(
         lp_value = objective.Value() * scale
         duals = np.array([r.dual_value() for r in rows])
         best = max(best, lagrangian_bound(scaled, duals, artificial))
-        rc = costs - inc.rows @ duals
+        rc = costs - inc.by_op @ duals
         picked = set(most_negative(rc, per_round, TOLERANCE).tolist())
         picked |= set(best_per_op(scaled, rc, TOLERANCE).tolist())
         new = sorted(picked - in_master)

@@ -13,51 +13,45 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-CHUNK = 65_536  # masks unpacked at once (CHUNK x num_ops bytes of scratch)
-
-
 @dataclass(frozen=True)
 class Incidence:
-    """``rows``: candidates x ops (CSR, float64 ones); ``by_op``: the same in CSC, to take
-    per-op minima; ``costs`` and ``sizes`` (ops per candidate) as float64 arrays."""
+    """``by_op``: candidates x ops, CSC (float64 ones): column v lists the candidates that
+    hold op v; ``masks`` the candidates themselves; ``costs`` and ``sizes`` (ops per
+    candidate) as float64 arrays."""
 
-    rows: sparse.csr_matrix
     by_op: sparse.csc_matrix
+    masks: tuple[int, ...] | list[int]
     costs: np.ndarray
     sizes: np.ndarray
 
     @property
     def num_ops(self) -> int:
-        return int(self.rows.shape[1])
+        return int(self.by_op.shape[1])
 
 
-def incidence(masks: tuple[int, ...] | list[int], costs: tuple[int, ...] | list[int],
+def incidence(masks: tuple[int, ...] | list[int], costs: tuple[int, ...] | list[int] | list[float],
               num_ops: int) -> Incidence:
-    """The incidence matrix of ``masks`` over ``num_ops`` ops: each mask is unpacked with
-    numpy (bytes -> bits), a chunk of rows at a time."""
+    """The incidence matrix of ``masks`` over ``num_ops`` ops, built per op: the masks as a
+    byte matrix (one row each), then for op v the rows whose bit v is set (a vectorised scan
+    per op, straight into CSC order)."""
     width = max(1, (num_ops + 7) // 8)
-    row_parts: list[np.ndarray] = []
-    col_parts: list[np.ndarray] = []
-    for start in range(0, len(masks), CHUNK):
-        chunk = masks[start:start + CHUNK]
-        raw = b"".join(m.to_bytes(width, "little") for m in chunk)
-        bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8).reshape(len(chunk), width),
-                             axis=1, bitorder="little")[:, :num_ops]
-        r, c = np.nonzero(bits)
-        row_parts.append(r.astype(np.int64) + start)
-        col_parts.append(c.astype(np.int64))
-    rows_idx = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
-    cols_idx = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
-    ones = np.ones(len(rows_idx), dtype=np.float64)
-    rows = sparse.csr_matrix((ones, (rows_idx, cols_idx)), shape=(len(masks), num_ops))
-    sizes = np.asarray(rows.sum(axis=1)).ravel()
-    return Incidence(rows=rows, by_op=rows.tocsc(), costs=np.asarray(costs, dtype=np.float64),
+    raw = b"".join(m.to_bytes(width, "little") for m in masks)
+    table = np.frombuffer(raw, dtype=np.uint8).reshape(len(masks), width)
+    columns = [np.flatnonzero(table[:, v >> 3] & (1 << (v & 7))).astype(np.int32)
+               for v in range(num_ops)]
+    indptr = np.zeros(num_ops + 1, dtype=np.int64)
+    np.cumsum([len(c) for c in columns], out=indptr[1:])
+    indices = np.concatenate(columns) if columns else np.zeros(0, np.int32)
+    by_op = sparse.csc_matrix((np.ones(len(indices)), indices, indptr),
+                              shape=(len(masks), num_ops))
+    sizes = np.fromiter((m.bit_count() for m in masks), dtype=np.float64, count=len(masks))
+    return Incidence(by_op=by_op, masks=masks, costs=np.asarray(costs, dtype=np.float64),
                      sizes=sizes)
 
 
 def reduced_costs(inc: Incidence, duals: np.ndarray) -> np.ndarray:
     """``c_S - sum_{v in S} pi_v`` for every candidate S."""
-    return inc.costs - inc.rows @ duals
+    return inc.costs - inc.by_op @ duals
 
 
 def per_op_minimum(inc: Incidence, values: np.ndarray) -> np.ndarray:

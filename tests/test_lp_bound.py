@@ -42,7 +42,7 @@ def _lp_optimum(problem) -> float:
     """The LP relaxation over every candidate, solved directly (no column generation)."""
     cands = enumerate_candidates(problem)
     inc = incidence(cands.masks, cands.costs, problem.num_ops)
-    res = linprog(inc.costs, A_eq=inc.rows.T.tocsr(), b_eq=np.ones(problem.num_ops),
+    res = linprog(inc.costs, A_eq=inc.by_op.T.tocsr(), b_eq=np.ones(problem.num_ops),
                   bounds=(0, None), method="highs")
     assert res.status == 0
     return float(res.fun)
