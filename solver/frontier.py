@@ -419,9 +419,9 @@ def _brr_events(shared: _Shared, from_bytes: int, to_bytes: int
 
 
 def _incremental(shared: _Shared, from_bytes: int, to_bytes: int
-                 ) -> tuple[list[int], dict[int, int], dict[int, list[int]]]:
+                 ) -> tuple[list[int], dict[int, int], dict[int, SolveResult]]:
     """BRR: the all-ops optimum at ``from`` and at every value where a price changes, and
-    each row's prices (all-ops, per candidate at ``to``)."""
+    each row's plan, solved when the sweep reaches it (over the sweep's prices)."""
     if shared.lattice is None:
         raise FusePlanError(
             f"{shared.graph.name!r} has too many ideals for the BRR frontier's incremental "
@@ -435,19 +435,19 @@ def _incremental(shared: _Shared, from_bytes: int, to_bytes: int
     path.set_costs(initial)
     points = [from_bytes, *values]
     opt = {0: path.value()}
-    prices = {0: list(path.cost)}
+    solved = {0: shared.solve_at(from_bytes, path.cost)}
     last = _row_key(shared, from_bytes, opt[0])
     for k, x in enumerate(values, start=1):
         path.set_costs(events[x])
         opt[k] = path.value()
         key = _row_key(shared, x, opt[k])
-        if key != last:  # a row: keep the prices for its solve
-            prices[k] = list(path.cost)
+        if key != last:  # a row: its plan, over the prices of this moment
+            solved[k] = shared.solve_at(x, path.cost)
             last = key
         if k % 2000 == 0:
             shared.deadline.report("frontier: incremental re-solve", opt[k], done=k,
                                    total=len(values), unit="values")
-    return points, opt, prices
+    return points, opt, solved
 
 
 def _row_key(shared: _Shared, beta: int, all_ops: int) -> tuple[int, int]:
@@ -475,13 +475,11 @@ def compute_frontier(
     if scheme == "lbdf":
         points = [from_bytes, *_lbdf_values(shared, from_bytes, to_bytes)]
         opt, solved, evaluated = _bisect(shared, points)
-        prices = {}
         candidate_values, method = len(points) - 1, "bisection"
     else:
-        points, opt, prices = _incremental(shared, from_bytes, to_bytes)
-        solved = {}
+        points, opt, solved = _incremental(shared, from_bytes, to_bytes)
         candidate_values, evaluated, method = len(points) - 1, len(points), "incremental"
-    steps = _rows(shared, points, opt, solved, prices)
+    steps = _rows(shared, points, opt, solved)
     return Frontier(
         net=graph.name, scheme=scheme, bytes_per_element=model.bytes_per_element,
         from_bytes=from_bytes, to_bytes=to_bytes, steps=tuple(steps),
@@ -492,10 +490,10 @@ def compute_frontier(
 
 
 def _rows(shared: _Shared, points: list[int], opt: dict[int, int],
-          solved: dict[int, SolveResult], prices: dict[int, list[int]]) -> list[Step]:
+          solved: dict[int, SolveResult]) -> list[Step]:
     """A row wherever the all-ops optimum or the fusible one (all-ops minus the unfusable
-    ops' traffic) changes, each with the exact solver's plan at that buffer (over the
-    row's ``prices`` when the sweep kept them)."""
+    ops' traffic) changes, each with the exact solver's plan at that buffer (``solved``
+    already, or solved now)."""
     rows: list[int] = []
     last: tuple[int, int] | None = None
     for i, beta in enumerate(points):
@@ -506,7 +504,7 @@ def _rows(shared: _Shared, points: list[int], opt: dict[int, int],
     steps = []
     for k, i in enumerate(rows):
         beta = points[i]
-        result = solved.get(i) or shared.solve_at(beta, prices.get(i))
+        result = solved.get(i) or shared.solve_at(beta)
         all_ops = _all_ops(result, beta)
         if result.status == "OPTIMAL" and all_ops != opt[i]:
             raise AssertionError(f"frontier at {beta:,} B: the solver proves {all_ops:,} B, "
