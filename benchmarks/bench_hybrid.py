@@ -229,6 +229,8 @@ def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
             xs = [max(0.1, t) for t, _ in points] + [r.wall_s]
             ys = [b / best for _, b in points] + [r.fusible / best]
             ax.step(xs, ys, where="post", color=colour, label=r.method)
+            if len(points) == 1 and points[0][0] == r.wall_s:  # only the final plan is known
+                ax.plot([r.wall_s], [r.fusible / best], "o", color=colour, markersize=4)
             if r.bound:
                 ax.axhline(r.bound / best, color=colour, linestyle="dashed", linewidth=0.8)
         ax.set_xscale("log")
@@ -238,7 +240,11 @@ def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+    labelled = {}  # every method of any panel, once
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            labelled.setdefault(label, handle)
+    axes.flat[0].legend(labelled.values(), labelled.keys(), fontsize=7)
     fig.supxlabel("seconds from process start (log)")
     fig.supylabel("fusible DRAM / best known (dashed: bound)")
     fig.tight_layout()
