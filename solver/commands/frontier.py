@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             if progress is not None:
                 progress.close()
     files = [_write_plans(f, graph, load, out_dir) for f in frontiers]
-    doc = frontier_json(frontiers, files, " ".join(["fuseplan", *sys.argv[1:]]))
+    doc = frontier_json(frontiers, files, shlex.join(["fuseplan", *sys.argv[1:]]))
     plots = [p for p in (args.plot, out_dir and out_dir / "frontier.png") if p]
     if plots:
         from fuseplan.solver.plot_frontier import plot_frontiers
