@@ -134,6 +134,9 @@ class _Shared:
         from .exact.ideals import IDEAL_CAP
 
         lattice, complete = ideal_lattice(graph, IDEAL_CAP, deadline.expired)
+        if not complete and len(lattice) <= IDEAL_CAP:  # stopped, not over the cap
+            raise FusePlanError(f"listing the ideals of {graph.name!r} did not finish within "
+                                "the time limit: raise --time-limit")
         self.lattice: dict[int, int] | None = lattice if complete else None
         self.op_fbeta = tuple(model.buffer_bytes(1 << v) for v in range(graph.num_ops))
         b = model.bytes_per_element

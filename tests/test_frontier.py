@@ -201,6 +201,7 @@ def test_cli_table(capsys) -> None:
         (["no_such_net_xyz"], "no_such_net_xyz"),
         (["mobilenet_v1", "--from", "12 parsecs"], "--from"),
         (["mobilenet_v1", "--from", "1"], "at least 2"),
+        (["mobilenet_v2", "--time-limit", "0.001"], "did not finish within the time limit"),
     ],
 )
 def test_cli_bad_input_is_one_line(capsys, argv: list[str], message: str) -> None:
