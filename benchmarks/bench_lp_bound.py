@@ -93,7 +93,7 @@ def known() -> dict[tuple[str, str, int], tuple[int, int]]:
 def gap(plan: int | None, bound: int | None) -> str:
     if not plan or bound is None:
         return "-"
-    return f"{100 * (plan - bound) / plan:.1f} %"
+    return f"{100 * (plan - bound) / plan:.2f} %"
 
 
 def table(rows: list[dict]) -> None:
