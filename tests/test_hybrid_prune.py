@@ -161,3 +161,14 @@ def test_probe_hands_over_when_auto_lists_the_candidates_fast(monkeypatch) -> No
     over = solve(problem, Limits(time_limit_s=30), settings=settings)
     assert "handed_over" not in over.details and over.details["handover_probe"]["complete"]
     assert over.details["why"].startswith("hybrid: edge model")
+
+
+def test_why_says_pruned_aggressively() -> None:
+    graph, model = _instance("brr", 1)
+    result = solve(make_problem(graph, model, 3_000), Limits(), settings=AGGRESSIVE)
+    assert "pruned aggressively" in result.details["why"] and "never OPTIMAL" in (
+        result.details["why"])
+    no_model = solve(make_problem(graph, model, 3_000), Limits(), settings=HybridSettings(
+        handover=False, warm_evaluations=20, prune="aggressive", use_cpsat=False))
+    assert no_model.details["pruning"]["pairs"] == 0 and no_model.status == "FEASIBLE"
+    assert "pruned aggressively: 0 unproven pair(s)" in no_model.details["why"]

@@ -348,6 +348,10 @@ class _Hybrid:
         safe = self.settings.prune == "safe"
         if stats.bound is not None and safe:
             bound = max(bound, stats.bound)
+        if not safe:
+            self.details.setdefault("pruning", {
+                "mode": "aggressive", "explainer": self.settings.repair, "pairs": 0,
+                "proven": False, "rule": "not applied: the model was not built"})
         self.details.update({
             "why": self._why(stats, fallback),
             "fallback": bool(fallback), "fallback_reason": fallback or None,
@@ -360,9 +364,6 @@ class _Hybrid:
         })
         proven = stats.proven and safe
         if not safe:
-            self.details.setdefault("pruning", {
-                "mode": "aggressive", "explainer": self.settings.repair, "pairs": 0,
-                "proven": False, "rule": "not applied: the model was not built"})
             return _unproven(finish(problem, self.limits, deadline, method="hybrid",
                                     status="FEASIBLE", groups=self.best,
                                     objective=self.best_cost, bound=bound,
@@ -375,10 +376,21 @@ class _Hybrid:
 
     def _why(self, stats: RoundStats, fallback: str) -> str:
         if fallback:
-            return f"hybrid: fallback to recursive splitting and the warm start: {fallback}"
-        return (f"hybrid: edge model, {stats.rounds} round(s), "
-                f"{stats.overflow_cuts + stats.exact_cuts} overflow cut(s), plan from "
-                f"{self.best_from}")
+            said = f"hybrid: fallback to recursive splitting and the warm start: {fallback}"
+        else:
+            said = (f"hybrid: edge model, {stats.rounds} round(s), "
+                    f"{stats.overflow_cuts + stats.exact_cuts} overflow cut(s), plan from "
+                    f"{self.best_from}")
+        probe = self.details.get("handover_probe")
+        if probe is not None and "candidates" in probe:
+            said += (f"; not handed over: auto listed {probe['candidates']:,} candidate "
+                     f"groups in {probe['seconds']:.1f} s, "
+                     + ("not all" if not probe["complete"] else "too many"))
+        pruning = self.details.get("pruning")
+        if pruning is not None:
+            said += (f"; pruned aggressively: {pruning['pairs']} unproven pair(s) from the "
+                     f"{pruning['explainer']} explainer, so never OPTIMAL")
+        return said
 
 
 def _unproven(result: SolveResult) -> SolveResult:
