@@ -166,3 +166,30 @@ def test_lagrangian_bound_by_hand() -> None:
     assert lagrangian_bound(inc, np.array([3.0, 3.0]), artificial) == pytest.approx(4.0)
     assert lagrangian_bound(inc, np.array([5.0, 0.0]), artificial) == pytest.approx(2.5)
     assert lagrangian_bound(inc, np.array([0.0, 0.0]), artificial) == pytest.approx(4.0)
+
+
+def test_constraints_only_raise_the_bound_and_it_stays_below_the_constrained_optimum() -> None:
+    """A pin (its ops' singletons are no candidates: the artificial columns keep the master
+    feasible), a forbidden pair and a group-size cap, as in test_solver_constraints: the
+    bound is at most the constrained brute-force optimum and at least the free LP bound."""
+    graph = random_dag(8, 8)
+    model = make_cost_model("lbdf", graph, 1)
+    buffer = 1_500
+    free, free_blocks = brute_force_optimum(graph, model, buffer)
+    together = next((u, v) for blk in free_blocks if len(blk) > 1 for u in blk for v in blk
+                    if u < v)
+    for apart in ((u, v) for u in range(8) for v in range(u + 1, 8)):
+        if any(apart[0] in blk and apart[1] in blk for blk in free_blocks):
+            continue
+        expected, _ = brute_force_optimum(graph, model, buffer, pins=[set(apart)],
+                                          forbids=[together], max_ops=4)
+        if expected is not None:
+            break
+    assert expected is not None and expected > free
+    names = [op.name for op in graph.ops]
+    problem = make_problem(graph, model, buffer, pins=[[names[v] for v in apart]],
+                           forbids=[[names[together[0]], names[together[1]]]], max_group_ops=4)
+    found = lp_lower_bound(problem)
+    assert found.proven
+    free_bound = lp_lower_bound(make_problem(graph, model, buffer)).value
+    assert free_bound <= found.value <= expected
