@@ -211,11 +211,17 @@ def _as_cut(nbr: Sequence[int], group: int, first: int,
 
 
 def _connected_closed(group: int, nbr: Sequence[int], drop: Sequence[int], downward: bool,
-                      should_stop: StopCheck | None) -> set[int]:
+                      should_stop: StopCheck | None,
+                      edge_bits: tuple[dict[int, int], dict[int, int]] | None = None
+                      ) -> dict[int, int]:
     """The weakly connected ideals (``downward``, ``drop`` = the descendant masks) or filters
     (``drop`` = the ancestor masks) of ``group``, {} and the group left out. The walk of
     :func:`ideals` (from the top of the order for filters), keeping the set's parts in a
-    union-find undone on the way back: a few steps per set instead of a search of each."""
+    union-find undone on the way back: a few steps per set instead of a search of each.
+    Each set maps to the edges leaving it (bit i = edge i) when ``edge_bits`` gives, per op,
+    its incoming and outgoing edges (ideals only: an op joins before its successors, so its
+    outgoing edges leave the set and its incoming ones stop leaving it), else to 0."""
+    into, out = edge_bits or ({}, {})
     parent: dict[int, int] = {}
     size: dict[int, int] = {}
     undo: list[tuple[int, int]] = []
@@ -225,25 +231,26 @@ def _connected_closed(group: int, nbr: Sequence[int], drop: Sequence[int], downw
             x = parent[x]
         return x
 
-    found: set[int] = set()
-    stack: list[tuple[int, int, int, int]] = [(group, 0, 0, 0)]  # rest, set, parts, undo mark
+    found: dict[int, int] = {}
+    # rest, set, its parts, undo mark, edges leaving it
+    stack: list[tuple[int, int, int, int, int]] = [(group, 0, 0, 0, 0)]
     steps = 0
     while stack:
         steps += 1
         if steps % CHECK_EVERY == 0:
             _stop_if(should_stop)
-        rest, upper, parts, mark = stack.pop()
+        rest, upper, parts, mark, leaving = stack.pop()
         while len(undo) > mark:
             small, large = undo.pop()
             parent[small] = small
             size[large] -= size[small]
         if not rest:
             if parts == 1 and upper != group:
-                found.add(upper)
+                found[upper] = leaving
             continue
         v = (rest & -rest if downward else 1 << rest.bit_length() - 1).bit_length() - 1
         bit = 1 << v
-        stack.append((rest & ~(drop[v] | bit), upper, parts, mark))  # v left out
+        stack.append((rest & ~(drop[v] | bit), upper, parts, mark, leaving))  # v left out
         parent[v], size[v] = v, 1
         parts += 1
         near = nbr[v] & upper
@@ -258,7 +265,9 @@ def _connected_closed(group: int, nbr: Sequence[int], drop: Sequence[int], downw
                 size[b] += size[a]
                 undo.append((a, b))
                 parts -= 1
-        stack.append((rest ^ bit, upper | bit, parts, len(undo)))  # v joins
+        if edge_bits is not None:
+            leaving = leaving & ~into.get(v, 0) | out.get(v, 0)
+        stack.append((rest ^ bit, upper | bit, parts, len(undo), leaving))  # v joins
     return found
 
 
@@ -284,14 +293,19 @@ def cut_space(graph: Graph, group: int, max_ideals: int = MAX_IDEALS,
     ends = [(1 << e.producer, 1 << e.consumer) for e in edges]
     cuts = []
     if exact:  # the connected halves of every ideal at once (one walk each way)
-        firsts = _connected_closed(group, nbr, masks.desc_mask, True, should_stop)
+        into: dict[int, int] = {}
+        out: dict[int, int] = {}
+        for i, e in enumerate(edges):
+            into[e.consumer] = into.get(e.consumer, 0) | 1 << i
+            out[e.producer] = out.get(e.producer, 0) | 1 << i
+        firsts = _connected_closed(group, nbr, masks.desc_mask, True, should_stop, (into, out))
         seconds = _connected_closed(group, nbr, masks.anc_mask, False, should_stop)
         for first in sorted(listed):
             _stop_if(should_stop)
             second = group & ~first
-            if first in firsts and second in seconds:
-                crossing = tuple(i for i, (p, c) in enumerate(ends) if first & p and second & c)
-                cuts.append(Cut(first, second, crossing))
+            leaving = firsts.get(first)
+            if leaving is not None and second in seconds:
+                cuts.append(Cut(first, second, tuple(mask_ops(leaving))))
     else:
         for first in sorted(listed):
             _stop_if(should_stop)
