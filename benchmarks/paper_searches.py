@@ -138,7 +138,9 @@ def compact(rows: list[dict], table: str) -> list[str]:
             cells[(r["net"], r["scheme"])][r["method"]].append(r)
     methods = sorted({m for by in cells.values() for m in by},
                      key=lambda m: (m == "greedy", m.partition(":")[0], m))
-    searches = list(dict.fromkeys(m.partition(":")[0] for m in methods if m != "greedy"))
+    searches = [s for s in dict.fromkeys(m.partition(":")[0] for m in methods if m != "greedy")
+                if any(paper_figure(table, scheme, s, "random", net) is not None
+                       for net, scheme in cells)]  # the paper's columns it has figures for
     head = ["net", "scheme", "optimum MB"] + methods + [f"paper {s} base -> GET" for s in searches]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for (net, scheme), by in sorted(cells.items()):
