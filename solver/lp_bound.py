@@ -57,10 +57,11 @@ class LpBound:
     valid (0 when nothing better is known). ``proven``: True when ``value`` is the LP
     optimum over the complete candidate set (column generation converged: no candidate of
     negative reduced cost); False when column generation was stopped early (``value`` is
-    then the best Lagrangian bound, still valid) or when the candidates are incomplete
-    (``value`` is then the bound of the relaxation of :mod:`.lp_bound_relax`: the groups
-    of lowest op ``>= first_relaxed`` priced by per-op floors; ``first_relaxed`` is
-    ``num_ops`` when nothing was relaxed).
+    then the best Lagrangian bound, still valid) or when groups were relaxed, because the
+    candidates are incomplete or hold more than ``MAX_ENTRIES`` ops in all (``value`` is
+    then the bound of the relaxation of :mod:`.lp_bound_relax`: the groups of lowest op
+    ``>= first_relaxed`` priced by per-op floors; ``first_relaxed`` is ``num_ops`` when
+    nothing was relaxed).
     ``lp_value``: the master LP's last optimum (an upper bound on the LP optimum; equal to
     it when proven). ``why``: how it ended, in words."""
 
@@ -92,8 +93,8 @@ def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
     if cands is None:
         cands = enumerate_candidates(problem, _enumeration_deadline(deadline))
     enumerated = time.perf_counter() - start
-    first = first_missing_seed(problem, cands)
-    if cands.complete:
+    first = min(first_missing_seed(problem, cands), _memory_cut(cands))
+    if first >= problem.num_ops:
         masks, costs = list(cands.masks), [float(c) for c in cands.costs]
     else:
         # a group found whose lowest op is f or more costs at least its ops' floors (the
@@ -106,18 +107,35 @@ def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
         costs.append(float(floor))  # the floor of a missed group, shared per op
     inc = incidence(masks, costs, problem.num_ops)
     initial = [i for i, m in enumerate(masks) if m.bit_count() == 1]
-    if cands.complete:
+    if first >= problem.num_ops:  # masks are cands.masks: chain_plan's indices hold
         _, chain = chain_plan(problem, cands)
         initial = sorted(set(initial) | set(chain))
     lp_start = time.perf_counter()
     value, proven, columns, iterations, lp_value, why = _column_generation(inc, initial, deadline)
-    if not cands.complete:
+    if first < problem.num_ops:
         proven = False
-        why = (f"candidates incomplete (groups of lowest op >= {first} relaxed to per-op "
-               f"floors); {why}")
+        cause = ("candidates incomplete" if not cands.complete
+                 else f"over {MAX_ENTRIES:,} op entries in the LP")
+        why = (f"{cause} (groups of lowest op >= {first} relaxed to per-op floors); {why}")
     now = time.perf_counter()
     return LpBound(value, proven, columns, iterations, now - start, len(cands),
                    cands.complete, first, lp_value, enumerated, now - lp_start, why)
+
+
+MAX_ENTRIES = 50_000_000  # ops summed over the groups in the LP: about 20 B each at peak
+
+
+def _memory_cut(cands: CandidateSet) -> int:
+    """The lowest op from which groups must be relaxed to keep the incidence matrix within
+    ``MAX_ENTRIES`` (groups are listed singletons first, then by lowest op; relaxing every
+    group of lowest op >= f is valid whether or not it was found, see lp_bound_relax).
+    A large number (no cut) when all of them fit."""
+    total = 0
+    for mask in cands.masks:
+        total += mask.bit_count()
+        if total > MAX_ENTRIES and mask.bit_count() > 1:
+            return (mask & -mask).bit_length() - 1
+    return 1 << 62
 
 
 def _expired(deadline: Deadline | None) -> bool:

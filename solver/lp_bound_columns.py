@@ -39,7 +39,8 @@ def incidence(masks: tuple[int, ...] | list[int], costs: tuple[int, ...] | list[
     table = np.frombuffer(raw, dtype=np.uint8).reshape(len(masks), width)
     columns = [np.flatnonzero(table[:, v >> 3] & (1 << (v & 7))).astype(np.int32)
                for v in range(num_ops)]
-    indptr = np.zeros(num_ops + 1, dtype=np.int64)
+    total = sum(len(c) for c in columns)
+    indptr = np.zeros(num_ops + 1, dtype=np.int32 if total < 2**31 else np.int64)
     np.cumsum([len(c) for c in columns], out=indptr[1:])
     indices = np.concatenate(columns) if columns else np.zeros(0, np.int32)
     by_op = sparse.csc_matrix((np.ones(len(indices)), indices, indptr),

@@ -193,3 +193,21 @@ def test_constraints_only_raise_the_bound_and_it_stays_below_the_constrained_opt
     assert found.proven
     free_bound = lp_lower_bound(make_problem(graph, model, buffer)).value
     assert free_bound <= found.value <= expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_memory_cap_relaxes_groups_and_stays_valid(seed: int, monkeypatch) -> None:
+    """With the cap on op entries set low, the groups past it are relaxed to floors: not
+    proven, still at most the optimum, at most the uncapped bound."""
+    from fuseplan.solver import lp_bound
+
+    graph = random_dag(18, 300 + seed, fan_in=3)
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 4_000)
+    optimum = ideals.solve(problem, Limits()).objective_bytes
+    cands = enumerate_candidates(problem)
+    full = lp_lower_bound(problem, cands=cands)
+    monkeypatch.setattr(lp_bound, "MAX_ENTRIES", sum(m.bit_count() for m in cands.masks) // 2)
+    capped = lp_lower_bound(problem, cands=cands)
+    assert full.proven and not capped.proven and capped.candidates_complete
+    assert capped.first_relaxed < problem.num_ops
+    assert capped.value <= full.value + 1 and capped.value <= optimum
