@@ -22,7 +22,12 @@ stopped early still returns a bound, and at the LP optimum it equals it. The val
 is the best L seen, rounded up to an integer after a relative safety margin of 1e-9 for
 floating point (costs are integers). With enumeration cut short (time limit, stop, the
 6 M cap), the groups it may have missed are relaxed to per-op floors
-(:mod:`.lp_bound_relax`): still a valid bound, weaker, and never ``proven``.
+(:mod:`.lp_bound_relax`): still a valid bound, weaker, and never ``proven``; so are the
+groups past ``MAX_ENTRIES`` op entries (the incidence matrix's memory).
+
+Not watched by the deadline: building the incidence matrix of the groups kept (bounded by
+what enumeration found in time and by ``MAX_ENTRIES``); a master LP solved after the
+deadline gets ``MASTER_GRACE_S``.
 """
 
 from __future__ import annotations
