@@ -110,15 +110,14 @@ def hinted(net: str, scheme: str, buffer_kb: int, time_limit: float, seed: int) 
     solve --json`` does, the hint's time and cost in ``solve.details``."""
     import dataclasses
 
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.load import load_graph
     from fuseplan.models.plan_io import plan_to_dict
     from fuseplan.solver.api import solve_problem
     from fuseplan.solver.exact.cpsat_partition import solve_cpsat_partition
     from fuseplan.solver.problem import Limits, make_problem
     from fuseplan.solver.progress import Deadline
     from fuseplan.solver.search.run import SearchSettings
-
-    from fuseplan.models.cost import make_cost_model
-    from fuseplan.models.load import load_graph
 
     graph = load_graph(net)
     problem = make_problem(graph, make_cost_model(scheme, graph, 1), buffer_kb * 1024)
