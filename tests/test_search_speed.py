@@ -1,6 +1,7 @@
-"""The faster cut listing (explain/cuts.py) changes no search result: against a reference
-listing written the plain way (the ideal walk op by op, both halves checked connected and
-convex, crossing edges by a scan), and against brute force on small random DAGs."""
+"""The faster cut listing (explain/cuts.py) and the plan evaluator's memos change no search
+result: against a reference listing written the plain way (the ideal walk op by op, both
+halves checked connected and convex, crossing edges by a scan), against brute force on small
+random DAGs, and against a plan evaluation without memos."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from fuseplan.models.group import components_in, connected_in, convex_in, graph_
 from fuseplan.models.zoo import build
 from fuseplan.solver.problem import Limits, make_problem
 from fuseplan.solver.progress import Deadline
+from fuseplan.models.group_sampling import segments_of
 from fuseplan.solver.search import proposers
+from fuseplan.solver.search.encoding import Evaluated, PlanEvaluator
 from fuseplan.solver.search.run import SearchSettings, run_search
 
 
@@ -67,6 +70,20 @@ def reference_cut_space(graph: Graph, group: int, max_ideals: int = cuts.MAX_IDE
     return CutSpace(graph, group, edges, tuple(out), exact, through)
 
 
+def reference_evaluate(self: PlanEvaluator, cuts) -> Evaluated:
+    """A plan scored part by part, with no memo but the splitter's."""
+    key = tuple(sorted({c for c in cuts if 0 < c < self.num_ops}))
+    self.evaluations += 1
+    dram, repairs, groups = 0, 0, []
+    for segment in segments_of(self.num_ops, [c for c in key if c not in self.blocked]):
+        for part in components_in(segment, self.problem.neighbours):
+            repairs += self.splitter.prices.price(part) is None
+            split = self.splitter.repair(part)
+            dram += split.dram_bytes
+            groups.extend(split.groups)
+    return Evaluated(key, dram, tuple(groups), repairs)
+
+
 def _segments(graph: Graph, count: int, seed: int) -> list[int]:
     rng = random.Random(seed)
     nbr = graph_masks(graph).nbr_mask
@@ -109,7 +126,8 @@ def test_ideals_match_brute_force() -> None:
 @pytest.mark.parametrize("method,repair", [("rs", "random"), ("ls", "cost"), ("nsga2", "random"),
                                            ("ls", "random")])
 def test_seeded_searches_unchanged(method: str, repair: str, monkeypatch) -> None:
-    """The same plan, DRAM, evaluations and proposals with the reference listing."""
+    """The same plan, DRAM, evaluations and proposals with the reference listing and the
+    reference evaluation (no plan or segment memo)."""
     graph = build("mobilenet_v3_small")
 
     def run():
@@ -120,6 +138,7 @@ def test_seeded_searches_unchanged(method: str, repair: str, monkeypatch) -> Non
 
     fast = run()
     monkeypatch.setattr(proposers, "cut_space", reference_cut_space)
+    monkeypatch.setattr(PlanEvaluator, "evaluate", reference_evaluate)
     slow = run()
     assert fast.groups == slow.groups and fast.objective_bytes == slow.objective_bytes
     for key in ("evaluations", "repaired_groups"):

@@ -49,6 +49,8 @@ class PlanEvaluator:
         self.evaluations = 0
         self.blocked = _pin_interiors(problem)
         self.memo: dict[tuple[int, ...], Evaluated] = {}
+        # per segment mask: its fusible DRAM, groups and parts repaired
+        self.segments_memo: dict[int, tuple[int, tuple[int, ...], int]] = {}
 
     @property
     def positions(self) -> int:
@@ -73,12 +75,20 @@ class PlanEvaluator:
         groups: list[int] = []
         prices = self.splitter.prices
         for segment in segments_of(self.num_ops, used):
-            for part in components_in(segment, nbr):
-                if prices.price(part) is None:
-                    repairs += 1
-                split = self.splitter.repair(part)
-                dram += split.dram_bytes
-                groups.extend(split.groups)
+            scored = self.segments_memo.get(segment)
+            if scored is None:  # segments repeat across plans (a move changes two)
+                part_dram, part_groups, part_repairs = 0, [], 0
+                for part in components_in(segment, nbr):
+                    if prices.price(part) is None:
+                        part_repairs += 1
+                    split = self.splitter.repair(part)
+                    part_dram += split.dram_bytes
+                    part_groups.extend(split.groups)
+                scored = (part_dram, tuple(part_groups), part_repairs)
+                self.segments_memo[segment] = scored
+            dram += scored[0]
+            groups.extend(scored[1])
+            repairs += scored[2]
         out = Evaluated(key, dram, tuple(groups), repairs)
         self.memo[key] = out
         return out
