@@ -16,10 +16,10 @@ from fuseplan.explain.cuts import Cut, CutSpace, cut_space, group_edges
 from fuseplan.models.cost import make_cost_model
 from fuseplan.models.graph import Graph
 from fuseplan.models.group import components_in, connected_in, convex_in, graph_masks, mask_ops
+from fuseplan.models.group_sampling import segments_of
 from fuseplan.models.zoo import build
 from fuseplan.solver.problem import Limits, make_problem
 from fuseplan.solver.progress import Deadline
-from fuseplan.models.group_sampling import segments_of
 from fuseplan.solver.search import proposers
 from fuseplan.solver.search.encoding import Evaluated, PlanEvaluator
 from fuseplan.solver.search.run import SearchSettings, run_search
