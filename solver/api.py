@@ -192,6 +192,7 @@ def solve_net(
     bytes_per_element: int = 1,
     input_shape: Sequence[int] | str | None = None,
     fold_activations: bool = False,
+    unsupported: str = "error",
     method: str = "auto",
     time_limit_s: float | None = None,
     gap: float | None = None,
@@ -209,7 +210,8 @@ def solve_net(
 
     ``buffer_bytes`` is a number of bytes or a size string (``"256KB"``; KB = 1024 B).
     ``input_shape`` (``"1x3x224x224"`` or a tuple) fixes an ONNX file's symbolic dims and
-    ``fold_activations`` folds activations, as the CLI flags do; the plan records both
+    ``fold_activations`` folds activations and ``unsupported="barrier"`` makes an ONNX op
+    the importer does not know a barrier, as the CLI flags do; the plan records all three
     (``graph.load``), so ``result.save(path)`` writes a plan ``fuseplan validate`` reloads
     without flags.
 
@@ -220,7 +222,7 @@ def solve_net(
     """
     from fuseplan.models.cost import make_cost_model
 
-    graph, load = _load_net(net, input_shape, fold_activations)
+    graph, load = _load_net(net, input_shape, fold_activations, unsupported)
     buffer_bytes = _buffer_size(buffer_bytes)
     from fuseplan.models.hardware import scheme_name
 
@@ -248,14 +250,15 @@ def solve_net(
 
 
 def _load_net(
-    net: str | Graph, input_shape: Sequence[int] | str | None, fold_activations: bool
+    net: str | Graph, input_shape: Sequence[int] | str | None, fold_activations: bool,
+    unsupported: str = "error",
 ) -> tuple[Graph, GraphLoad | None]:
     """The graph and, for a spec, how it was loaded (the plan's ``graph.load``)."""
     if isinstance(net, Graph):
-        if input_shape is not None or fold_activations:
+        if input_shape is not None or fold_activations or unsupported != "error":
             raise FusePlanError(
-                "input_shape and fold_activations apply when solve_net loads the net: pass its "
-                "spec or file name, not a Graph already loaded"
+                "input_shape, fold_activations and unsupported apply when solve_net loads the "
+                "net: pass its spec or file name, not a Graph already loaded"
             )
         return net, None  # validate reloads it from graph.source
     from fuseplan.models.load import graph_load_of, load_graph, parse_input_shape
@@ -265,14 +268,16 @@ def _load_net(
     else:
         shape = None if input_shape is None else tuple(int(d) for d in input_shape)
     try:
-        graph = load_graph(net, input_shape=shape, fold_activations=fold_activations)
+        graph = load_graph(net, input_shape=shape, fold_activations=fold_activations,
+                           unsupported=unsupported)
     except FusePlanError as err:
         if "--input-shape" not in str(err):
             raise
         raise FusePlanError(
             f"{err} (from Python: solve_net(..., input_shape=\"1x3x224x224\"))"
         ) from None
-    return graph, graph_load_of(graph, fold_activations=fold_activations, input_shape=shape)
+    return graph, graph_load_of(graph, fold_activations=fold_activations, input_shape=shape,
+                                unsupported=unsupported)
 
 
 def _buffer_size(value: int | str) -> int:

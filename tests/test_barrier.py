@@ -88,3 +88,22 @@ def test_input_shape_contradiction_is_refused_by_every_command(
         assert main([command[0], path, "--input-shape", "1x4x8x8", *command[1:]]) == 2
         err = capsys.readouterr().err
         assert "contradicts input 'x'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_solve_net_takes_unsupported_and_its_plan_replays(custom: str, tmp_path: Path) -> None:
+    """From Python as from the CLI: the plan records ``unsupported`` and validate replays it;
+    without it the unknown op is the importer's one-line error."""
+    from fuseplan.models.errors import FusePlanError
+    from fuseplan.solver.api import solve_net
+
+    with pytest.raises(FusePlanError, match="--unsupported barrier"):
+        solve_net(custom, buffer_bytes="1GB")
+    result = solve_net(custom, buffer_bytes="1GB", unsupported="barrier")
+    assert result.status == "OPTIMAL"
+    plan_path = tmp_path / "plan.json"
+    result.save(plan_path)
+    assert json.loads(plan_path.read_text())["graph"]["load"]["unsupported"] == "barrier"
+    assert main(["validate", str(plan_path)]) == 0
+    with pytest.raises(FusePlanError, match="unsupported apply when solve_net loads"):
+        solve_net(load_graph(custom, unsupported="barrier"), buffer_bytes="1GB",
+                  unsupported="barrier")
