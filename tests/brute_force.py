@@ -190,3 +190,22 @@ def brute_force_optimum(
         if total is not None and (best is None or total < best):
             best, best_blocks = total, blocks
     return best, best_blocks
+
+
+def pinned_instance(graph: Graph, model, buffer: int):
+    """A pin and a forbid that change the optimum: ``together`` is a pair the free optimum
+    puts in one group (to forbid), ``apart`` the first pair it keeps apart whose pinning
+    (with that forbid and groups of at most 4 ops) still has a plan. Returns
+    (apart, together, constrained optimum, free optimum)."""
+    free, free_blocks = brute_force_optimum(graph, model, buffer)
+    together = next((u, v) for blk in free_blocks if len(blk) > 1 for u in blk for v in blk
+                    if u < v)
+    n = graph.num_ops
+    for apart in ((u, v) for u in range(n) for v in range(u + 1, n)):
+        if any(apart[0] in blk and apart[1] in blk for blk in free_blocks):
+            continue
+        expected, _ = brute_force_optimum(graph, model, buffer, pins=[set(apart)],
+                                          forbids=[together], max_ops=4)
+        if expected is not None:
+            return apart, together, expected, free
+    raise AssertionError("no pin keeps a plan")

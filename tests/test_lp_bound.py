@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from brute_force import ToyModel, brute_force_optimum, random_dag
+from brute_force import ToyModel, brute_force_optimum, pinned_instance, random_dag
 from fuseplan.models.cost import make_cost_model
 from fuseplan.models.load import load_graph
 from fuseplan.solver.candidates import enumerate_candidates
@@ -175,17 +175,8 @@ def test_constraints_only_raise_the_bound_and_it_stays_below_the_constrained_opt
     graph = random_dag(8, 8)
     model = make_cost_model("lbdf", graph, 1)
     buffer = 1_500
-    free, free_blocks = brute_force_optimum(graph, model, buffer)
-    together = next((u, v) for blk in free_blocks if len(blk) > 1 for u in blk for v in blk
-                    if u < v)
-    for apart in ((u, v) for u in range(8) for v in range(u + 1, 8)):
-        if any(apart[0] in blk and apart[1] in blk for blk in free_blocks):
-            continue
-        expected, _ = brute_force_optimum(graph, model, buffer, pins=[set(apart)],
-                                          forbids=[together], max_ops=4)
-        if expected is not None:
-            break
-    assert expected is not None and expected > free
+    apart, together, expected, free = pinned_instance(graph, model, buffer)
+    assert expected > free
     names = [op.name for op in graph.ops]
     problem = make_problem(graph, model, buffer, pins=[[names[v] for v in apart]],
                            forbids=[[names[together[0]], names[together[1]]]], max_group_ops=4)
