@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from fuseplan.models.group import adds_convexly
-
 from .problem import Problem
 from .progress import Deadline
 
@@ -228,6 +226,8 @@ def _grow(
     or sink, other than its lowest op, whose removal keeps it connected and convex).
     ``watch`` counts what is found, against the cap shared by every worker."""
     model = problem.model
+    lower_bound = model.buffer_lower_bound
+    price = model.dram_bytes
     beta = problem.buffer_bytes
     anc, desc = problem.ancestors, problem.descendants
     nbr = problem.neighbours
@@ -236,7 +236,10 @@ def _grow(
     max_ops = problem.max_group_ops
     constrained = bool(problem.pins or problem.forbids or max_ops is not None)
     found = _Found()
-    steps = counted = 0
+    # the hot loop appends to these directly (what _Found.add does, without the call)
+    add_mask, add_cost = found.masks.append, found.costs.append
+    add_before, add_after = found.before.append, found.after.append
+    steps = counted = evaluated = 0
     for v in seeds:
         higher = ~((2 << v) - 1) & ~blocked
         seen: set[int] = set()
@@ -249,6 +252,7 @@ def _grow(
                 new, counted = len(found.masks) - counted, len(found.masks)
                 if watch.should_stop(new):
                     found.complete = False
+                    found.evaluated += evaluated
                     return found
                 if deadline is not None and steps % 16384 == 1:
                     deadline.report("enumerating candidates", done=len(found.masks),
@@ -267,10 +271,12 @@ def _grow(
                     too_big.add(new)  # holds a sibling that cannot fit: neither can it
                     continue
                 x = low.bit_length() - 1
-                if not adds_convexly(x, new, group_anc, group_desc, anc, desc):
+                # adds_convexly (models/group.py), inlined: no path from the group to x or
+                # from x to the group leaves the new group
+                if desc[x] & group_anc & ~new or anc[x] & group_desc & ~new:
                     continue  # not convex: a path leaves the group and comes back
-                found.evaluated += 1
-                if prune and model.buffer_lower_bound(new) >= beta:
+                evaluated += 1
+                if prune and lower_bound(new) >= beta:
                     too_big.add(new)
                     continue
                 new_anc, new_desc = group_anc | anc[x], group_desc | desc[x]
@@ -279,9 +285,13 @@ def _grow(
                 )
                 if constrained and not problem.group_allowed(new):
                     continue
-                cost = model.dram_bytes(new, beta)
+                cost = price(new, beta)
                 if cost is not None:
-                    found.add(new, int(cost), new_anc, new_desc)
+                    add_mask(new)
+                    add_cost(int(cost))
+                    add_before(new_anc & ~new)
+                    add_after(new_desc & ~new)
+    found.evaluated += evaluated
     watch.count(len(found.masks) - counted)
     return found
 

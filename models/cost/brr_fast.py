@@ -87,8 +87,21 @@ class BrrFast:
              for v, r in enumerate(ops)],
             "or",
         )
+        # the fast path's extras: whole-tensor bytes, (H, halo) packed in one int key, and
+        # a blank path-weight list (-1: no path; a graph with a step below 0, a kernel
+        # height below 1, keeps the reference path)
+        self.t_size = tuple(h * r for h, r in zip(self.t_h, self.t_row))
+        self.h_bits = max(self.t_h, default=1).bit_length()
+        self.h_mask = (1 << self.h_bits) - 1
+        self.blank = [-1] * nt
+        self.op_steps = tuple(zip(self.out, self.steps))
+        if any(step < 0 for op_steps in self.steps for _, step in op_steps):
+            self.evaluate = self.evaluate_reference  # type: ignore[method-assign]
 
     def evaluate(self, mask: int) -> Compact:
+        """The group's :class:`Compact` record, in one pass: the same record as
+        :meth:`evaluate_reference` (path weights in a list, not a dict; terms merged under
+        an int key ``halo << h_bits | H`` in the same order)."""
         low = mask & -mask
         c = (low.bit_length() - 1) >> 3
         m = mask >> (c << 3)
@@ -121,10 +134,124 @@ class BrrFast:
             leaving |= in_tmask[low.bit_length() - 1]
             outside ^= low
         outputs = produced & leaving
-        g = self._path_weights(mask, outputs)
-        return self._compact(read, produced, outputs, g, w_sum, w_max)
+        # path weights, one pass over the group's ops from the last
+        op_steps = self.op_steps
+        g = self.blank[:]
+        m = mask
+        while m:
+            v = m.bit_length() - 1
+            m ^= 1 << v
+            o, v_steps = op_steps[v]
+            base = g[o]
+            if base < 0:
+                if not outputs >> o & 1:
+                    continue  # a dead end: nobody reads its output
+                base = 0
+            for x, step in v_steps:
+                cand = base + step
+                if cand > g[x]:
+                    g[x] = cand
+        # the tensor terms
+        t_h = self.t_h
+        t_row = self.t_row
+        t_size = self.t_size
+        lcm = self.lcm
+        hb = self.h_bits
+        merged: dict[int, int] = {}
+        halo_inputs = []
+        lower = w_max
+        full = 0
+        input_bytes = 0
+        m = read
+        while m:
+            low = m & -m
+            t = low.bit_length() - 1
+            m ^= low
+            h = t_h[t]
+            r = t_row[t]
+            weight = g[t]
+            full += t_size[t]
+            if weight > 0:
+                halo = -(-h * weight // lcm)
+                key = halo << hb | h
+                lower += (halo + 1 if halo + 1 < h else h) * r
+                if not produced & low:
+                    input_bytes += t_size[t]
+                    halo_inputs.append((h, halo, r))
+            else:
+                key = h
+                lower += r
+                if not produced & low:
+                    input_bytes += t_size[t]
+            merged[key] = merged.get(key, 0) + r
+        n_max = 1
+        output_bytes = 0
+        m = outputs
+        while m:
+            low = m & -m
+            t = low.bit_length() - 1
+            m ^= low
+            h = t_h[t]
+            r = t_row[t]
+            merged[h] = merged.get(h, 0) + r
+            output_bytes += t_size[t]
+            if h > n_max:
+                n_max = h
+        full += output_bytes
+        h_mask = self.h_mask
+        terms = tuple((key & h_mask, key >> hb, r) for key, r in merged.items())
+        return Compact(
+            w_max + tile_bytes(terms, n_max),
+            lower,
+            w_sum,
+            w_max,
+            terms,
+            tuple(halo_inputs),
+            n_max,
+            full,
+            input_bytes,
+            output_bytes,
+        )
 
-    def _path_weights(self, mask: int, outputs: int) -> dict[int, int]:
+    def evaluate_reference(self, mask: int) -> Compact:
+        """The plain version of :meth:`evaluate` (dicts keyed by tensor and by (H, halo)):
+        the fast one must return the same record; tests compare them."""
+        low = mask & -mask
+        c = (low.bit_length() - 1) >> 3
+        m = mask >> (c << 3)
+        chunk_wsum = self.chunk_wsum
+        chunk_wmax = self.chunk_wmax
+        chunk_set = self.chunk_set
+        w_sum = 0
+        w_top = 0
+        sets = 0
+        while m:
+            b = m & 255
+            if b:
+                w_sum += chunk_wsum[c][b]
+                top = chunk_wmax[c][b]
+                if top > w_top:
+                    w_top = top
+                sets |= chunk_set[c][b]
+            m >>= 8
+            c += 1
+        w_max = w_top >> self.op_bits
+        nt = self.nt
+        all_t = self.all_t
+        read = sets & all_t
+        produced = (sets >> nt) & all_t
+        outside = (sets >> (nt + nt)) & ~mask
+        leaving = self.net_out_t
+        in_tmask = self.in_tmask
+        while outside:
+            low = outside & -outside
+            leaving |= in_tmask[low.bit_length() - 1]
+            outside ^= low
+        outputs = produced & leaving
+        g = self._path_weights_reference(mask, outputs)
+        return self._compact_reference(read, produced, outputs, g, w_sum, w_max)
+
+    def _path_weights_reference(self, mask: int, outputs: int) -> dict[int, int]:
         """Per tensor read, the largest integer path weight to a tensor of Out(G) (absent:
         no such path), one pass over the group's ops from the last."""
         out = self.out
@@ -146,7 +273,7 @@ class BrrFast:
                     g[x] = cand
         return g
 
-    def _compact(
+    def _compact_reference(
         self, read: int, produced: int, outputs: int, g: dict[int, int], w_sum: int, w_max: int
     ) -> Compact:
         t_h = self.t_h
