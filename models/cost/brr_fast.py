@@ -106,41 +106,10 @@ class BrrFast:
             self.evaluate = self.evaluate_reference  # type: ignore[method-assign]
 
     def evaluate(self, mask: int) -> Compact:
-        """The group's :class:`Compact` record, in one pass: the same record as
+        """The group's :class:`Compact` record: the same record as
         :meth:`evaluate_reference` (path weights in a list, not a dict; terms merged under
-        an int key ``halo << h_bits | H`` in the same order)."""
-        low = mask & -mask
-        c = (low.bit_length() - 1) >> 3
-        m = mask >> (c << 3)
-        chunk_wsum = self.chunk_wsum
-        chunk_wmax = self.chunk_wmax
-        chunk_set = self.chunk_set
-        w_sum = 0
-        w_top = 0
-        sets = 0
-        while m:
-            b = m & 255
-            if b:
-                w_sum += chunk_wsum[c][b]
-                top = chunk_wmax[c][b]
-                if top > w_top:
-                    w_top = top
-                sets |= chunk_set[c][b]
-            m >>= 8
-            c += 1
-        w_max = w_top >> self.op_bits
-        nt = self.nt
-        all_t = self.all_t
-        read = sets & all_t
-        produced = (sets >> nt) & all_t
-        outside = (sets >> (nt + nt)) & ~mask
-        leaving = self.net_out_t
-        in_tmask = self.in_tmask
-        while outside:
-            low = outside & -outside
-            leaving |= in_tmask[low.bit_length() - 1]
-            outside ^= low
-        outputs = produced & leaving
+        an int key ``halo << h_bits | H``, in the same order)."""
+        w_sum, w_max, read, produced, outputs = self._group_sets(mask)
         # path weights, one pass over the group's ops from the last
         op_steps = self.op_steps
         g = self.blank[:]
@@ -223,6 +192,13 @@ class BrrFast:
     def evaluate_reference(self, mask: int) -> Compact:
         """The plain version of :meth:`evaluate` (dicts keyed by tensor and by (H, halo)):
         the fast one must return the same record; tests compare them."""
+        w_sum, w_max, read, produced, outputs = self._group_sets(mask)
+        g = self._path_weights_reference(mask, outputs)
+        return self._compact_reference(read, produced, outputs, g, w_sum, w_max)
+
+    def _group_sets(self, mask: int) -> tuple[int, int, int, int, int]:
+        """(sum W, max W, T(G), the tensors G produces, Out(G)) as tensor masks, from the
+        chunk tables."""
         low = mask & -mask
         c = (low.bit_length() - 1) >> 3
         m = mask >> (c << 3)
@@ -255,8 +231,7 @@ class BrrFast:
             leaving |= in_tmask[low.bit_length() - 1]
             outside ^= low
         outputs = produced & leaving
-        g = self._path_weights_reference(mask, outputs)
-        return self._compact_reference(read, produced, outputs, g, w_sum, w_max)
+        return w_sum, w_max, read, produced, outputs
 
     def _path_weights_reference(self, mask: int, outputs: int) -> dict[int, int]:
         """Per tensor read, the largest integer path weight to a tensor of Out(G) (absent:
