@@ -21,9 +21,13 @@ Parts (``--part``):
 Methods: those of ``fuseplan solve`` and ``cpsat-partition+hint``, cpsat-partition given a
 short ``ls:random`` plan as its complete hint (``--hinted``, one process per run).
 
-"Best known" is the least fusible total over every run of the part (the runs printed);
-"t1%" the first time a method's plan was within 1 % of it; "proof" the time to OPTIMAL.
-The load average is printed with every table. Example::
+"Best known" is the yardstick of ``benchmarks/results/best_known.jsonl`` (long runs, up to
+600-1,500 s, ``benchmarks/best_known.py``), or the least fusible total of the runs printed
+where that is lower or the instance has no long run (the table says which); "t1%" is the
+first time a method's plan was within 1 % of it, from process start; "proof" the time to
+OPTIMAL. Under each table a verdict: the hybrid's median t1% over its seeds against the best
+t1% of the other methods ("3x sooner" or not). The load average is printed with every table.
+Example::
 
     .venv/bin/python benchmarks/bench_hybrid.py --part wide --instances w8-200,darts-5 \\
         --schemes lbdf --buffers 128 --time-limit 30
@@ -44,6 +48,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from best_known import BestKnown, best_known  # noqa: E402  (benchmarks/ is not a package)
+
 FUSEPLAN = [sys.executable, "-m", "fuseplan"]
 ZOO_CASES = (("googlenet", "brr", 512), ("googlenet", "brr", 1024), ("googlenet", "brr", 2048),
              ("inception_v3", "lbdf", 1024), ("inception_v3", "lbdf", 2048),
@@ -155,10 +161,50 @@ def time_within(run: Run, target: int) -> float | None:
     return None
 
 
-def table(runs: list[Run]) -> None:
-    best = min(r.fusible for r in runs if r.fusible is not None)
+def yardstick(runs: list[Run], known: BestKnown | None) -> tuple[int, str]:
+    """The best known fusible total for the runs' instance and where it comes from."""
+    here = min(r.fusible for r in runs if r.fusible is not None)
+    if known is None:
+        return here, "best of these runs: no long run recorded"
+    said = (f"{known.entry.status} by {known.entry.method} in {known.entry.wall_s:g} s"
+            + ("" if known.proven or known.gap_percent is None
+               else f", proven within {known.gap_percent:.1f} %"))
+    if here < known.fusible:
+        return here, f"a run here beats the long run's {known.fusible:,} B ({said})"
+    return known.fusible, said
+
+
+def median_time(times: list[float | None]) -> float | None:
+    """The median with 'never' (None) as the largest value; None if the median is never."""
+    ordered = sorted(times, key=lambda t: float("inf") if t is None else t)
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+
+def verdict(runs: list[Run], best: int) -> str:
+    """The hybrid's median t1% over its seeds against the best t1% of every other method."""
+    hybrid = [time_within(r, best) for r in runs if r.method == "hybrid"]
+    others = {r.method: time_within(r, best) for r in runs if r.method != "hybrid"}
+    if not hybrid or not others:
+        return "verdict: needs hybrid and at least one other method"
+    mine = median_time(hybrid)
+    reached = sum(t is not None for t in hybrid)
+    timed = {m: t for m, t in others.items() if t is not None}
+    rival = min(timed.items(), key=lambda item: item[1]) if timed else None
+    head = (f"verdict: hybrid median t1% {'never' if mine is None else f'{mine:.1f} s'} "
+            f"({reached}/{len(hybrid)} seeds within 1 %); best other "
+            f"{'none within 1 %' if rival is None else f'{rival[0]} {rival[1]:.1f} s'}")
+    if mine is None:
+        return head + ": hybrid NOT 3x sooner (its median seed never within 1 %)"
+    if rival is None:
+        return head + ": hybrid 3x sooner (no other method gets within 1 %)"
+    ratio = rival[1] / mine if mine > 0 else float("inf")
+    return head + f": ratio {ratio:.1f}x, hybrid {'' if ratio >= 3 else 'NOT '}3x sooner"
+
+
+def table(runs: list[Run], known: BestKnown | None = None) -> None:
+    best, source = yardstick(runs, known)
     print(f"\n### {runs[0].net}, {runs[0].scheme.upper()}, {runs[0].buffer_kb} KB "
-          f"(best known here {best:,} B; load {os.getloadavg()[0]:.2f})")
+          f"(best known {best:,} B: {source}; load {os.getloadavg()[0]:.2f})")
     print("| method | seed | status | fusible B | gap to best % | proven gap % | t1% s | "
           "proof s | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -173,6 +219,7 @@ def table(runs: list[Run]) -> None:
               f"{'-' if proven is None else f'{proven:.1f}'} | "
               f"{'-' if t1 is None else f'{t1:.1f}'} | "
               f"{f'{r.wall_s:.1f}' if r.status == 'OPTIMAL' else '-'} | {r.wall_s:.1f} |")
+    print(verdict(runs, best))
     for r in runs:
         print(f"    {r.command}   # {r.why}")
 
@@ -183,7 +230,7 @@ def run_instances(cases, methods, seeds: int, time_limit: float, out: Path | Non
         for method in methods:
             for seed in range(seeds if method == "hybrid" else 1):
                 runs.append(solve(net, scheme, kb, method, seed, time_limit))
-        table(runs)
+        table(runs, best_known().get((net, scheme, kb)))
         if out is not None:
             with out.open("a") as handle:
                 for r in runs:
@@ -203,7 +250,8 @@ def easy(repeat: int) -> None:
           f"({100 * (h - a) / a:+.1f} %); allowed max(10 %, 0.2 s) = {max(0.1 * a, 0.2):.2f} s")
 
 
-def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
+def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path,
+         known: dict[tuple[str, str, int], BestKnown]) -> None:
     """Anytime panels: each method's best plan (step line) and final bound (dashed) against
     seconds from process start, relative to the best known of the instance."""
     import math
@@ -221,7 +269,7 @@ def plot(runs: list[Run], keys: list[tuple[str, str, int]], path: Path) -> None:
                HINTED: "tab:purple", "hybrid": "tab:orange"}
     for ax, key in zip(axes.flat, keys):
         mine = [r for r in runs if (r.net, r.scheme, r.buffer_kb) == key and r.fusible]
-        best = min(r.fusible for r in mine)
+        best, _ = yardstick(mine, known.get(key))
         for r in mine:
             colour = colours.get(r.method, "black")
             points = [(t, b) for t, b in r.curve if b >= r.fusible] or [(r.wall_s, r.fusible)]
@@ -319,10 +367,11 @@ def main() -> int:
                 last[(run.net, run.scheme, run.buffer_kb, run.method, run.seed)] = run
         runs = list(last.values())
         keys = list(dict.fromkeys((r.net, r.scheme, r.buffer_kb) for r in runs))
+        known = best_known()
         for key in keys:
-            table([r for r in runs if (r.net, r.scheme, r.buffer_kb) == key])
+            table([r for r in runs if (r.net, r.scheme, r.buffer_kb) == key], known.get(key))
         if args.plot:
-            plot(runs, keys, args.plot)
+            plot(runs, keys, args.plot, known)
         return 0
     if args.part == "easy":
         easy(args.repeat)
