@@ -114,9 +114,10 @@ def nsga2(evaluator: PlanEvaluator, seed: int, evaluations: int | None, deadline
         def _evaluate(self, x, out, *args, **kwargs) -> None:
             rows = []
             for cuts in np.atleast_2d(x):
-                if deadline.expired() and state["best"] is not None:
-                    rows.append((np.inf, np.inf))  # out of time: the rest of the population
-                    continue                       # goes unscored (a repair costs seconds)
+                if state["best"] is not None and not _budget_left(evaluator, evaluations,
+                                                                  deadline):
+                    rows.append((np.inf, np.inf))  # out of time or evaluations: the rest of
+                    continue                       # the population goes unscored
                 scored = evaluator.evaluate([int(c) for c in cuts])
                 state["best"] = _keep(state["best"], scored, improved)
                 rows.append((scored.dram_bytes, scored.repairs))
@@ -139,7 +140,8 @@ def nsga2(evaluator: PlanEvaluator, seed: int, evaluations: int | None, deadline
     )
     if genes == 0:  # a single op: nothing to cut
         return _keep(None, evaluator.evaluate(()), improved)
-    minimize(Segmentation(), algorithm, Budget(), seed=seed, verbose=False)
+    with np.errstate(invalid="ignore"):  # crowding distances of the unscored (inf) rows
+        minimize(Segmentation(), algorithm, Budget(), seed=seed, verbose=False)
     best = state["best"]
     assert best is not None
     return best
