@@ -77,6 +77,7 @@ class Run:
     bound: int | None
     curve: tuple[tuple[float, int], ...]
     why: str
+    load: float | None = None  # 1-minute load average when the run started (older files: -)
 
 
 def solve(net: str, scheme: str, buffer_kb: int, method: str, seed: int,
@@ -91,6 +92,7 @@ def solve(net: str, scheme: str, buffer_kb: int, method: str, seed: int,
                 "--quiet"]
         program = FUSEPLAN
         command = "fuseplan " + shlex.join(args)
+    load = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     done = subprocess.run(program + args, capture_output=True, text=True, cwd=ROOT,
                           timeout=time_limit * 3 + 120)
@@ -99,13 +101,13 @@ def solve(net: str, scheme: str, buffer_kb: int, method: str, seed: int,
         data = json.loads(done.stdout)
     except json.JSONDecodeError:
         return Run(net, scheme, buffer_kb, method, seed, command, wall, "ERROR", None, None,
-                   (), done.stderr.strip().splitlines()[-1:][0] if done.stderr else "")
+                   (), done.stderr.strip().splitlines()[-1:][0] if done.stderr else "", load)
     info = data["solve"]
     overhead = max(0.0, wall - info["wall_time_s"])
     curve = tuple((round(t + overhead, 3), int(b)) for t, b in info["details"].get("curve", []))
     return Run(net, scheme, buffer_kb, method, seed, command, wall, info["status"],
                data["totals"]["fusible_dram_bytes"], info.get("bound_bytes"), curve,
-               str(info["details"].get("why", ""))[:90])
+               str(info["details"].get("why", ""))[:90], load)
 
 
 def hinted(net: str, scheme: str, buffer_kb: int, time_limit: float, seed: int) -> int:
@@ -201,10 +203,48 @@ def verdict(runs: list[Run], best: int) -> str:
     return head + f": ratio {ratio:.1f}x, hybrid {'' if ratio >= 3 else 'NOT '}3x sooner"
 
 
+def summary(groups: list[list[Run]], known: dict[tuple[str, str, int], BestKnown]) -> None:
+    """One row per instance: each method's gap to the best known and t1%; the hybrid's
+    seeds as median (range) and how many got within 1 %."""
+    methods = list(dict.fromkeys(r.method for runs in groups for r in runs))
+    print("\n| instance | scheme, KB | best known MB | "
+          + " | ".join(f"{m}: gap %, t1% s" for m in methods) + " | 3x sooner |")
+    print("|---|---|---|" + "---|" * len(methods) + "---|")
+    for runs in groups:
+        first = runs[0]
+        key = (first.net, first.scheme, first.buffer_kb)
+        best, _ = yardstick(runs, known.get(key))
+        status = "" if key not in known else (" OPTIMAL" if known[key].proven else
+                                              f" (within {known[key].gap_percent:.1f} %)")
+        cells = []
+        for m in methods:
+            mine = [r for r in runs if r.method == m and r.fusible is not None]
+            if not mine:
+                cells.append("-")
+                continue
+            gaps = sorted(100 * (r.fusible - best) / best for r in mine)
+            times = [time_within(r, best) for r in mine]
+            t1 = median_time(times)
+            t1_text = "-" if t1 is None else f"{t1:.1f}"
+            if len(mine) == 1:
+                cells.append(f"{gaps[0]:+.1f}, {t1_text}")
+            else:
+                reached = sum(t is not None for t in times)
+                cells.append(f"{statistics.median(gaps):+.1f} ({gaps[0]:+.1f}..{gaps[-1]:+.1f}),"
+                             f" {t1_text} ({reached}/{len(mine)})")
+        said = verdict(runs, best)
+        short = "yes" if said.endswith("hybrid 3x sooner") or "no other method" in said else "no"
+        print(f"| {first.net.split(',seed')[0]} | {first.scheme.upper()} {first.buffer_kb} | "
+              f"{best / 2**20:.3f}{status} | " + " | ".join(cells) + f" | {short} |")
+
+
 def table(runs: list[Run], known: BestKnown | None = None) -> None:
     best, source = yardstick(runs, known)
+    loads = [r.load for r in runs if r.load is not None]
+    load = (f"load {min(loads):.1f}-{max(loads):.1f} at the runs' starts" if loads
+            else f"load {os.getloadavg()[0]:.2f} now, not recorded with these runs")
     print(f"\n### {runs[0].net}, {runs[0].scheme.upper()}, {runs[0].buffer_kb} KB "
-          f"(best known {best:,} B: {source}; load {os.getloadavg()[0]:.2f})")
+          f"(best known {best:,} B: {source}; {load})")
     print("| method | seed | status | fusible B | gap to best % | proven gap % | t1% s | "
           "proof s | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -368,8 +408,10 @@ def main() -> int:
         runs = list(last.values())
         keys = list(dict.fromkeys((r.net, r.scheme, r.buffer_kb) for r in runs))
         known = best_known()
-        for key in keys:
-            table([r for r in runs if (r.net, r.scheme, r.buffer_kb) == key], known.get(key))
+        groups = [[r for r in runs if (r.net, r.scheme, r.buffer_kb) == key] for key in keys]
+        for group, key in zip(groups, keys):
+            table(group, known.get(key))
+        summary(groups, known)
         if args.plot:
             plot(runs, keys, args.plot, known)
         return 0
