@@ -28,3 +28,67 @@ def test_nsga2_stops_at_its_evaluation_budget(evaluations: int) -> None:
     assert result.details["evaluations"] == evaluations
     assert result.plan is not None
     assert validate_plan(result.plan, graph, problem.model) == []
+
+
+def _bench():
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module("search_zoo")
+
+
+def test_zoo_checker_catches_a_wrong_total_and_an_invalid_group() -> None:
+    """The benchmark's own plan checks are not vacuous: a total off by one byte and a plan
+    that puts every op in one group (too big for 128 KB) are both reported."""
+    import dataclasses
+
+    from fuseplan.models.plan_build import build_plan
+
+    bench = _bench()
+    graph = build("vgg16")
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 128 * KB)
+    result = solve_problem(problem, Limits(seed=0), "greedy",
+                           SearchSettings(reference_time_s=0))
+    assert bench.plan_problems(result, problem) == []
+    off = dataclasses.replace(result, objective_bytes=result.objective_bytes + 1)
+    assert any("objective" in p for p in bench.plan_problems(off, problem))
+    whole = (1 << graph.num_ops) - 1
+    assert not check_group(problem.model, whole, 128 * KB).valid
+    plan = build_plan(problem.model, [whole], 128 * KB, solve=result.plan.solve,
+                      provenance=result.plan.provenance)
+    lumped = dataclasses.replace(result, groups=(whole,), plan=plan)
+    assert any("invalid" in p for p in bench.plan_problems(lumped, problem))
+
+
+@pytest.mark.slow
+def test_every_search_with_fast_repairs_on_two_small_zoo_nets(tmp_path) -> None:
+    """benchmarks/search_zoo.py on VGG-16 and ResNet-18 (both schemes, 128 KB): greedy, and
+    rs, ls, nsga2 with cost, random and rgexplainer repair, 10 evaluations each; every plan
+    re-validated, never below auto's proven optimum, same seed twice gives the same plan."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "zoo"
+    run = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "search_zoo.py"), "--nets", "vgg16,resnet18",
+         "--repairs", "cost,random,rgexplainer", "--time-limit", "20",
+         "--repeat", "rs=resnet18,ls=vgg16,nsga2=vgg16", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=root)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "zoo.jsonl").read_text().splitlines()]
+    assert all(r["problems"] == [] for r in rows)
+    runs = [r for r in rows if r["kind"] == "run"]
+    assert len(runs) == 2 * 2 * (1 + 3 * 3)
+    assert {r["status"] for r in runs} <= {"FEASIBLE", "OPTIMAL"}
+    for r in runs:  # auto proves both nets' optimum at once: every run is checked against it
+        assert r["optimum_bytes"] is not None and r["objective_bytes"] >= r["optimum_bytes"]
+        assert r["search"] == "greedy" or r["evaluations"] == 10
+    assert sum(r["proposals"] for r in runs) > 0  # the buffer leaves groups to repair
+    repeats = [r for r in rows if r["kind"] == "repeat"]
+    assert len(repeats) == 9 and all(r["same"] for r in repeats)
+    assert "failures: 0" in run.stdout
