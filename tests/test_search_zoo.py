@@ -92,3 +92,18 @@ def test_every_search_with_fast_repairs_on_two_small_zoo_nets(tmp_path) -> None:
     repeats = [r for r in rows if r["kind"] == "repeat"]
     assert len(repeats) == 9 and all(r["same"] for r in repeats)
     assert "failures: 0" in run.stdout
+
+
+def test_case_2_keeps_the_upper_half_first() -> None:
+    """When the valid half of Algorithm 1's case 2 is the lower one, the repaired upper half
+    still comes first: the groups stay in the execution order ``encoding.py`` documents
+    (the valid half used to be listed first whichever it was)."""
+    from test_search import splitter_for
+
+    splitter, _ = splitter_for(5, 25, {
+        0b11111: [(0b00111, 0b11000)],
+        0b00111: [(0b00001, 0b00110)],
+    })
+    result = splitter.repair(0b11111)
+    assert result.groups == (0b00001, 0b00110, 0b11000)
+    assert result.dram_bytes == 100 + 107 + 121

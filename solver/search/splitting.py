@@ -123,13 +123,13 @@ class RecursiveSplitter:
             return Split(cost, (a, b))
         one = []
         for a, b, pa, pb in halves:
-            for valid, price_valid, other in ((a, pa, b), (b, pb, a)):
+            for valid, price_valid, other, upper in ((a, pa, b, True), (b, pb, a, False)):
                 if price_valid is not None:
-                    one.append((-valid.bit_count(), price_valid, valid, other))
+                    one.append((-valid.bit_count(), price_valid, valid, other, upper))
         if one:
-            _, price_valid, valid, other = min(one, key=lambda t: (t[0], t[1]))
-            rest = self.repair(other)
-            return _join([Split(price_valid, (valid,)), rest])
+            _, price_valid, valid, other, upper = min(one, key=lambda t: (t[0], t[1]))
+            kept, rest = Split(price_valid, (valid,)), self.repair(other)
+            return _join([kept, rest] if upper else [rest, kept])  # upper half first
         return min((_join([self.repair(a), self.repair(b)]) for a, b, _, _ in halves),
                    key=lambda s: s.dram_bytes)
 
