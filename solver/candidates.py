@@ -17,6 +17,7 @@ traffic is a constant of every plan, counted in the all-ops total only).
 from __future__ import annotations
 
 import gc
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -237,6 +238,14 @@ def _grow_share(seeds: list[int]) -> list[tuple[int, _Found]]:
     return out
 
 
+# growth steps in Python (over every seed) before the remaining seeds go to the compiled
+# kernel (solver/candidates_kernel.py): small problems end before it, and never pay for
+# importing numba and loading the compiled code (about 0.5 s)
+PYTHON_STEPS = 5_000
+USE_KERNEL = True  # False: Python growth only (the reference the tests compare against)
+_KERNEL_MODULE = "fuseplan.solver.candidates_grow_kernel"  # loaded: no Python steps first
+
+
 def _grow(
     problem: Problem, seeds: list[int], prune: bool, watch: _Watch,
     deadline: Deadline | None = None,
@@ -244,7 +253,53 @@ def _grow(
     """Every candidate of two or more ops whose lowest op is one of ``seeds``: growth from
     the seed through ops of higher id only (a connected convex group always has a source
     or sink, other than its lowest op, whose removal keeps it connected and convex).
-    ``watch`` counts what is found, against the cap shared by every worker."""
+    ``watch`` counts what is found, against the cap shared by every worker.
+
+    Seeds grow in Python until :data:`PYTHON_STEPS` steps are spent; the seed then under
+    way starts again in the compiled kernel, which grows every seed left (same groups,
+    same order). Without a kernel (another cost model, numba missing) Python grows all."""
+    found = _Found()
+    left = None  # Python steps left before the kernel (None: Python only)
+    if prune and USE_KERNEL:
+        left = 0 if _KERNEL_MODULE in sys.modules else PYTHON_STEPS
+    for i, v in enumerate(seeds):
+        part, steps = _grow_python(problem, [v], prune, watch, deadline, left)
+        if part is None:  # over the budget: this seed and the rest in the kernel
+            from .candidates_kernel import kernel_grower
+
+            kernel = kernel_grower(problem, prune)
+            if kernel is None:
+                part, _ = _grow_python(problem, seeds[i:], prune, watch, deadline)
+                found.extend(part)
+                return found
+            for u in seeds[i:]:
+                if watch.should_stop(0):
+                    found.complete = False
+                    return found
+                grown = kernel.grow(u, watch, deadline)
+                found.masks += grown.masks
+                found.costs += grown.costs
+                found.before += grown.before
+                found.after += grown.after
+                found.evaluated += grown.evaluated
+                if not grown.complete:
+                    found.complete = False
+                    return found
+            return found
+        if left is not None:
+            left -= steps
+        found.extend(part)
+        if not part.complete:
+            return found
+    return found
+
+
+def _grow_python(
+    problem: Problem, seeds: list[int], prune: bool, watch: _Watch,
+    deadline: Deadline | None = None, max_steps: int | None = None,
+) -> tuple[_Found | None, int]:
+    """The growth of :func:`_grow` in Python, and the steps it took; (None, steps) when it
+    took more than ``max_steps`` (what it had counted against the cap is taken back)."""
     model = problem.model
     lower_bound = model.buffer_lower_bound
     price = model.dram_bytes
@@ -268,12 +323,15 @@ def _grow(
         while stack:
             group, group_anc, group_desc, group_nbr, group_forbid, last = stack.pop()
             steps += 1
+            if max_steps is not None and steps > max_steps:
+                watch.count(-counted)
+                return None, steps
             if steps % CHECK_EVERY == 1:  # the first step too: the deadline may have passed
                 new, counted = len(found.masks) - counted, len(found.masks)
                 if watch.should_stop(new):
                     found.complete = False
                     found.evaluated += evaluated
-                    return found
+                    return found, steps
                 if deadline is not None and steps % 16384 == 1:
                     deadline.report("enumerating candidates", done=len(found.masks),
                                     unit="candidate groups found")
@@ -313,7 +371,7 @@ def _grow(
                     add_after(new_desc & ~new)
     found.evaluated += evaluated
     watch.count(len(found.masks) - counted)
-    return found
+    return found, steps
 
 
 def chain_plan(problem: Problem, cands: CandidateSet) -> tuple[int | None, list[int]]:
