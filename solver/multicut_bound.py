@@ -1,0 +1,266 @@
+"""A whole-problem lower bound from the must-separate pairs: a multicut over tensors
+(issue 14, item 8; the wide and cell nets, where the candidate groups cannot be listed).
+
+Accounting (``cost-models.md``). In both schemes every group's F_D is at least
+``W(G) + S(In(G)) + S(Out(G))`` (BRR: ``min(nH, H + (n-1) halo) >= H``, streamed weights
+``n W >= W``). Summed over the fusible groups of a plan, the weights and, per tensor t, S(t)
+times the groups that write or read it across a boundary. Let the *pins* of t be its fusible
+producer (if any) and its fusible readers, and ``lambda(t)`` the number of groups they lie
+in. Then t costs at least what ``bounds.Estimate.base(0)`` already counts for it (S(t) for a
+network input, a network output or a tensor between a fusible and an unfusable op), plus,
+when ``lambda(t) >= 2`` (t is *cut*):
+- ``2 S(t)`` when t has a fusible producer and is neither a network output nor read by an
+  unfusable op (it leaves its producer's group, Out, and some other group reads it, In);
+- ``S(t)`` otherwise (one more group than the base counts reads it, or writes it out).
+So every plan costs at least ``base + c(C)``, C its cut tensors, ``c`` the prices above.
+
+Must-separate pairs (``hybrid/separate.py``): ``u`` an ancestor of ``v`` whose hull cannot
+fit (``buffer_lower_bound(hull) >= beta``), and the pairs inherited along paths, are in
+different groups in every plan. Then every undirected path from u to v through the pins of
+tensors holds a cut tensor (the group changes somewhere along it). So C is a multicut of
+those pairs and ``c(C)`` is at least the multicut LP ``min c.y, y >= 0, y(P) >= 1`` for all
+such paths P; by LP duality at least the value of ANY packing of u-v paths ``f_P >= 0``
+with ``sum_{P holds t} f_P <= c(t)`` (each P holds a tensor of C, so ``c(C) >= sum f_P``).
+
+The bound returned is ``base + floor(packing)``: the LP is solved by cutting planes (GLOP;
+shortest paths under the current y find violated paths), its duals are the packing, scaled
+down until every capacity holds in exact arithmetic. So a stop at any point (the deadline)
+still returns a valid bound, whatever GLOP's tolerances.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .bounds import Estimate
+from .hybrid.separate import separate_pairs
+from .problem import Problem
+from .progress import Deadline
+
+VIOLATION = 1e-6  # a path of y-length below 1 - VIOLATION is violated
+MAX_ROUNDS = 200
+
+
+@dataclass(frozen=True)
+class MulticutBound:
+    """``value``: a lower bound on every plan's fusible total (bytes), ``base`` +
+    ``packing``; ``base``: ``Estimate.base(0)`` (weights, inputs, outputs); ``packing``: the
+    path packing's value, floored; ``lp_value``: the last restricted LP optimum (bytes,
+    informational); ``pairs``: must-separate pairs used; ``paths``: path constraints added;
+    ``rounds``; ``converged``: no violated path left (the packing is then the multicut LP
+    optimum, up to GLOP's tolerance); ``seconds``."""
+
+    value: int
+    base: int
+    packing: int
+    lp_value: float
+    pairs: int
+    paths: int
+    rounds: int
+    converged: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TensorCuts:
+    """The hypergraph of the module docstring: ``pins[i]`` the fusible ops of tensor
+    ``tensors[i]`` (two or more; its fusible producer first when ``produced[i]``),
+    ``price[i]`` its cut price in bytes; ``of_op[v]`` the indices of the tensors op v is a
+    pin of."""
+
+    tensors: tuple[int, ...]
+    pins: tuple[tuple[int, ...], ...]
+    produced: tuple[bool, ...]
+    price: tuple[int, ...]
+    of_op: tuple[tuple[int, ...], ...]
+
+
+def tensor_cuts(problem: Problem) -> TensorCuts:
+    """The tensors that can be cut between fusible ops, with their prices."""
+    graph = problem.graph
+    b = problem.model.bytes_per_element
+    unfusable = problem.unfusable
+    outputs = set(graph.outputs)
+    tensors, pins, produced, price = [], [], [], []
+    of_op: list[list[int]] = [[] for _ in range(problem.num_ops)]
+    for t, tensor in enumerate(graph.tensors):
+        readers = [c for c in dict.fromkeys(graph.consumers[t]) if not unfusable >> c & 1]
+        producer = tensor.producer
+        fusible_producer = producer is not None and not unfusable >> producer & 1
+        group = ([producer] if fusible_producer else []) + [c for c in readers if c != producer]
+        if len(group) < 2:
+            continue
+        counted = (not fusible_producer or t in outputs
+                   or any(unfusable >> c & 1 for c in graph.consumers[t]))
+        for v in group:
+            of_op[v].append(len(tensors))
+        tensors.append(t)
+        pins.append(tuple(group))
+        produced.append(fusible_producer)
+        price.append(tensor.elements * b * (1 if counted else 2))
+    return TensorCuts(tuple(tensors), tuple(pins), tuple(produced), tuple(price),
+                      tuple(map(tuple, of_op)))
+
+
+def multicut_bound(problem: Problem, deadline: Deadline | None = None, *,
+                   pairs: list[tuple[int, int]] | None = None,
+                   overflow: bool = True) -> MulticutBound:
+    """The bound of the module docstring. ``pairs``: must-separate pairs already known
+    (else listed here by ``separate_pairs``, every inherited pair included); any pairs that
+    truly must be separated give a valid bound. ``overflow``: also add the overflow-tree
+    constraints (:func:`_overflow_trees`)."""
+    from ortools.linear_solver import pywraplp
+
+    started = time.perf_counter()
+    base = Estimate(problem, should_stop=lambda: True).base(0)
+    if pairs is None:
+        pairs = separate_pairs(problem, deadline).all_pairs(problem)
+    cuts = tensor_cuts(problem)
+    targets: dict[int, set[int]] = {}
+    for u, v in pairs:
+        targets.setdefault(u, set()).add(v)
+    m = len(cuts.tensors)
+    scale = float(max(cuts.price, default=1))
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    y = [solver.NumVar(0.0, solver.infinity(), "") for _ in range(m)]
+    objective = solver.Objective()
+    for i in range(m):
+        objective.SetCoefficient(y[i], cuts.price[i] / scale)
+    objective.SetMinimization()
+    rows: list[tuple[object, tuple[int, ...]]] = []  # (constraint, its tensor indices)
+    seen: set[frozenset[int]] = set()
+    lengths = [0.0] * m
+    lp_value, rounds, converged = 0.0, 0, False
+    packing = 0
+    for rounds in range(1, MAX_ROUNDS + 1):
+        found = [path for u, vs in targets.items() for path in _short_paths(cuts, lengths, u, vs)]
+        if overflow and not (deadline is not None and deadline.expired()):
+            found += _overflow_trees(problem, cuts, lengths, deadline)
+        added = 0
+        for tensors in found:
+            key = frozenset(tensors)
+            if key in seen:
+                continue
+            seen.add(key)
+            row = solver.Constraint(1.0, solver.infinity())
+            for i in key:
+                row.SetCoefficient(y[i], 1.0)
+            rows.append((row, tuple(key)))
+            added += 1
+        if added == 0:
+            converged = not (deadline is not None and deadline.expired())
+            break
+        if deadline is not None and deadline.expired() and rounds > 1:
+            break  # keep the packing of the last LP solved
+        if solver.Solve() != pywraplp.Solver.OPTIMAL:
+            break
+        lp_value = objective.Value() * scale
+        lengths = [var.solution_value() for var in y]
+        packing = _packing(cuts, [(row.dual_value(), path) for row, path in rows], scale)
+    return MulticutBound(base + packing, base, packing, lp_value, len(pairs), len(rows), rounds,
+                         converged, time.perf_counter() - started)
+
+
+def _overflow_trees(problem: Problem, cuts: TensorCuts, lengths: list[float],
+                    deadline: Deadline | None) -> list[tuple[int, ...]]:
+    """Violated tree constraints. From every fusible op, a set S' is grown like Prim's tree
+    along producer-reader edges (the shortest tensor first, then the dearer one) until
+    ``buffer_lower_bound(hull(S')) >= beta``. S' is weakly connected, so its hull is too and
+    every group holding S' grows from that hull one neighbour at a time: the bound never
+    drops (LBDF, BRR), so no group holds all of S', some tensor of the tree joining S' is
+    cut in every plan, and ``y(tree) >= 1`` is valid. Kept when the tree is shorter than 1."""
+    model, beta = problem.model, problem.buffer_bytes
+    fusible = problem.all_ops & ~problem.unfusable
+    found = []
+    for start in range(problem.num_ops):
+        if not fusible >> start & 1:
+            continue
+        if deadline is not None and deadline.expired():
+            break
+        chosen, tree, length = 1 << start, [], 0.0
+        heap: list[tuple[float, int, int, int]] = []
+        _push_edges(cuts, lengths, start, chosen, heap)
+        while model.buffer_lower_bound(problem.hull(chosen)) < beta:
+            while heap and chosen >> heap[0][3] & 1:
+                heapq.heappop(heap)
+            if not heap:
+                break
+            d, _, i, w = heapq.heappop(heap)
+            chosen |= 1 << w
+            if i not in tree:
+                tree.append(i)
+                length += lengths[i]
+            if length >= 1.0 - VIOLATION:
+                break
+            _push_edges(cuts, lengths, w, chosen, heap)
+        else:
+            if tree:
+                found.append(tuple(tree))
+    return found
+
+
+def _push_edges(cuts: TensorCuts, lengths: list[float], v: int, chosen: int,
+                heap: list[tuple[float, int, int, int]]) -> None:
+    """The producer-reader edges from op v to ops not chosen yet, as (length, -price,
+    tensor, op)."""
+    for i in cuts.of_op[v]:
+        pins = cuts.pins[i]
+        if not cuts.produced[i]:
+            continue  # readers of an outside tensor: no edge between them
+        ends = pins[1:] if pins[0] == v else pins[:1]
+        for w in ends:
+            if not chosen >> w & 1:
+                heapq.heappush(heap, (lengths[i], -cuts.price[i], i, w))
+
+
+def _short_paths(cuts: TensorCuts, lengths: list[float], source: int,
+                 targets: set[int]) -> list[tuple[int, ...]]:
+    """For every target whose shortest path from ``source`` (a path alternates ops and the
+    tensors they are pins of; entering tensor i costs ``lengths[i]``) is shorter than 1,
+    that path's tensors. Dijkstra over ops, with the tensors as hyperedges."""
+    dist = {source: 0.0}
+    via: dict[int, tuple[int, int]] = {}  # op -> (previous op, tensor index)
+    heap = [(0.0, source)]
+    done: set[int] = set()
+    while heap:
+        d, v = heapq.heappop(heap)
+        if v in done:
+            continue
+        done.add(v)
+        if d >= 1.0 - VIOLATION:
+            break
+        for i in cuts.of_op[v]:
+            nd = d + lengths[i]
+            for w in cuts.pins[i]:
+                if w not in done and nd < dist.get(w, math.inf):
+                    dist[w] = nd
+                    via[w] = (v, i)
+                    heapq.heappush(heap, (nd, w))
+    found = []
+    for target in targets:
+        if target in done and dist[target] < 1.0 - VIOLATION:
+            path, w = [], target
+            while w != source:
+                w, i = via[w]
+                path.append(i)
+            found.append(tuple(path))
+    return found
+
+
+def _packing(cuts: TensorCuts, duals: list[tuple[float, tuple[int, ...]]], scale: float) -> int:
+    """The value of the path packing given by the LP duals (clipped at 0), scaled down in
+    exact arithmetic until no tensor carries more than its price; floored to bytes."""
+    flows = [(Fraction(d) * Fraction(scale), path) for d, path in duals if d > 0]
+    if not flows:
+        return 0
+    load = [Fraction(0)] * len(cuts.price)
+    for f, path in flows:
+        for i in set(path):
+            load[i] += f
+    shrink = min([Fraction(1)] + [Fraction(cuts.price[i]) / load[i]
+                                  for i in range(len(load)) if load[i] > cuts.price[i]])
+    return math.floor(shrink * sum(f for f, _ in flows))

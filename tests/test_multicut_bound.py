@@ -1,0 +1,147 @@
+"""The multicut bound (``solver/multicut_bound.py``): equal to the optimum on a hand-checked
+chain, never above the optimum (brute force on random DAGs of up to 8 ops and the exact
+``ideals`` solver on 18-op DAGs, LBDF and BRR), never above the plans the heuristics find,
+still valid when stopped at once, and the path packing never above the cut any plan makes."""
+
+from __future__ import annotations
+
+import random
+from functools import cache
+
+import pytest
+
+from brute_force import brute_force_optimum, random_dag
+from fuseplan.models.cost import make_cost_model
+from fuseplan.models.graph import GraphBuilder
+from fuseplan.models.group import mask_ops
+from fuseplan.solver.api import solve_problem
+from fuseplan.solver.bounds import whole_problem_bound
+from fuseplan.solver.exact import ideals
+from fuseplan.solver.multicut_bound import _packing, multicut_bound, tensor_cuts
+from fuseplan.solver.problem import Limits, make_problem
+from fuseplan.solver.progress import Deadline
+from fuseplan.solver.search.run import SearchSettings
+
+BUFFERS = (700, 1_500, 3_000, 8_000)
+
+
+def _chain():
+    """x -> c1 -> c2 -> c3, 1x1 convs of 1,000 B weights on 8x8x8 int8 maps (S = 512 B, one
+    row 64 B). LBDF: a pair holds 2,000 + 2 rows = 2,128 B, all three 3,192 B; at 2,500 B
+    c1 and c3 must be apart, so t1 or t2 is cut (2 x 512 B: written and read again). Base =
+    weights 3,000 + S(x) + S(t3) = 4,024 B; bound 5,048 B = the optimum {c1, c2}, {c3}
+    (3,024 + 2,024 B)."""
+    gb = GraphBuilder("chain3")
+    x = gb.input("x", 8, 8, 8)
+    t1 = gb.op("c1", "Conv", [x], (8, 8, 8), params=1000, k=1)
+    t2 = gb.op("c2", "Conv", [t1], (8, 8, 8), params=1000, k=1)
+    t3 = gb.op("c3", "Conv", [t2], (8, 8, 8), params=1000, k=1)
+    gb.output(t3)
+    return gb.build()
+
+
+def test_hand_checked_chain_meets_the_optimum() -> None:
+    graph = _chain()
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 2_500)
+    found = multicut_bound(problem)
+    assert (found.base, found.packing, found.value) == (4_024, 1_024, 5_048)
+    assert found.converged
+    optimum, _ = brute_force_optimum(graph, problem.model, 2_500)
+    assert optimum == 5_048
+
+
+@cache
+def _small(scheme: str, seed: int, buffer: int):
+    graph = random_dag(7 + seed % 2, seed, fan_in=3)
+    model = make_cost_model(scheme, graph, 1)
+    optimum, _ = brute_force_optimum(graph, model, buffer)
+    return make_problem(graph, model, buffer), optimum
+
+
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("buffer", BUFFERS)
+def test_bound_is_below_the_brute_force_optimum(scheme: str, seed: int, buffer: int) -> None:
+    problem, optimum = _small(scheme, seed, buffer)
+    found = multicut_bound(problem)
+    assert found.base <= found.value <= optimum, (scheme, seed, buffer)
+
+
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+@pytest.mark.parametrize("seed", range(6))
+def test_bound_is_below_the_exact_optimum_on_larger_dags(scheme: str, seed: int) -> None:
+    """18-op DAGs: at most the optimum ``ideals`` proves; some cases above A*'s estimate
+    (the bound adds something) is checked over the whole set."""
+    graph = random_dag(18, 200 + seed, fan_in=3)
+    model = make_cost_model(scheme, graph, 1)
+    for buffer in (1_500, 4_000):
+        problem = make_problem(graph, model, buffer)
+        exact = ideals.solve(problem, Limits())
+        assert exact.status == "OPTIMAL"
+        found = multicut_bound(problem)
+        assert found.value <= exact.objective_bytes, (scheme, seed, buffer)
+
+
+def test_bound_adds_to_the_base_on_some_dags() -> None:
+    """Not a vacuous bound: on these DAGs it exceeds the base of weights and boundary
+    tensors, and on some A*'s whole-problem estimate."""
+    above_base = above_estimate = 0
+    for seed in range(6):
+        graph = random_dag(18, 200 + seed, fan_in=3)
+        problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 1_500)
+        found = multicut_bound(problem)
+        above_base += found.value > found.base
+        above_estimate += found.value > whole_problem_bound(problem)
+    assert above_base >= 3 and above_estimate >= 1
+
+
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+def test_bound_is_below_heuristic_plans(scheme: str) -> None:
+    for seed in range(3):
+        graph = random_dag(30, 300 + seed, fan_in=3)
+        problem = make_problem(graph, make_cost_model(scheme, graph, 1), 2_000)
+        found = multicut_bound(problem)
+        for method in ("greedy", "ls"):
+            result = solve_problem(problem, Limits(time_limit_s=5), method,
+                                   search=SearchSettings(evaluations=300, reference_time_s=0))
+            assert result.objective_bytes is not None
+            assert found.value <= result.objective_bytes, (scheme, seed, method)
+
+
+def test_a_stop_at_once_is_still_a_bound() -> None:
+    graph = random_dag(18, 207, fan_in=3)
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 1_500)
+    optimum = ideals.solve(problem, Limits()).objective_bytes
+    found = multicut_bound(problem, Deadline(Limits(time_limit_s=1e-9)))
+    assert not found.converged
+    assert 0 < found.value <= optimum
+
+
+def test_packing_never_exceeds_a_plans_cut() -> None:
+    """Any flows over any tensor sets (paths) are scaled to fit the prices: the packing is
+    at most the price of a set C hitting every path, whatever the flows."""
+    graph = random_dag(18, 201, fan_in=3)
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 1_500)
+    cuts = tensor_cuts(problem)
+    m = len(cuts.price)
+    rng = random.Random(1)
+    for _ in range(100):
+        cut = set(rng.sample(range(m), rng.randint(1, m)))
+        paths = []
+        for _ in range(rng.randint(1, 30)):
+            path = set(rng.sample(range(m), rng.randint(1, 4)))
+            path.add(rng.choice(sorted(cut)))  # every path holds a tensor of the cut
+            paths.append((rng.uniform(0, 3), tuple(path)))
+        scale = float(max(cuts.price))
+        assert _packing(cuts, paths, scale) <= sum(cuts.price[i] for i in cut)
+
+
+def test_tensor_prices_follow_the_contract() -> None:
+    """On the chain: t1 and t2 (between fusible ops, not outputs) cost 2 S when cut; x (a
+    network input read by one op) and t3 (an output, no reader) are no cut tensors."""
+    graph = _chain()
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 2_500)
+    cuts = tensor_cuts(problem)
+    assert sorted(cuts.price) == [1_024, 1_024]
+    assert all(len(p) == 2 for p in cuts.pins)
+    assert {v for p in cuts.pins for v in p} == set(mask_ops(problem.all_ops))
