@@ -32,8 +32,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 KNOWN_FILES = ("hyb_wide.jsonl", "hyb_wide512.jsonl", "hyb_zoo.jsonl")
 
 
-def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None) -> dict:
-    """The child: the LP bound of one instance, and the whole-problem bound beside it."""
+def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None,
+        methods: str = "") -> dict:
+    """The child: the LP bound of one instance, and the whole-problem bound beside it;
+    then each ``method:seconds`` of ``methods`` (``solve_problem``, one worker): its status,
+    plan and bound, to compare the LP with the optimum and with the solvers' own bounds."""
     from fuseplan.models.cost import make_cost_model
     from fuseplan.models.load import load_graph
     from fuseplan.solver.bounds import whole_problem_bound
@@ -47,6 +50,15 @@ def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None) -> dic
     found = lp_lower_bound(problem, deadline)
     started = time.perf_counter()
     whole = whole_problem_bound(problem)
+    whole_s = round(time.perf_counter() - started, 2)
+    solved = {}
+    for item in filter(None, methods.split(",")):
+        from fuseplan.solver.api import solve_problem
+
+        method, seconds = item.rsplit(":", 1)
+        result = solve_problem(problem, Limits(time_limit_s=float(seconds)), method)
+        solved[method] = {"status": result.status, "fusible": result.objective_bytes,
+                          "bound": result.bound_bytes, "seconds": round(result.wall_time_s, 1)}
     return {
         "net": spec, "scheme": scheme, "buffer_kb": buffer_kb, "time_limit_s": time_limit,
         "lp_bound": found.value, "proven": found.proven, "candidates": found.candidates,
@@ -54,7 +66,7 @@ def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None) -> dic
         "ops": problem.num_ops, "columns": found.columns, "iterations": found.iterations,
         "enumerate_s": round(found.enumerate_seconds, 2), "lp_s": round(found.lp_seconds, 2),
         "bound_s": round(found.seconds, 2), "lp_value": found.lp_value, "why": found.why,
-        "whole_problem_bound": whole, "whole_s": round(time.perf_counter() - started, 2),
+        "whole_problem_bound": whole, "whole_s": whole_s, "solved": solved,
         "load": round(os.getloadavg()[0], 2),
     }
 
@@ -124,11 +136,14 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", default="w8-200,w12-200,w16-200,darts-5,nasnet-5",
-                        help="labels of benchmarks/instances.py, or zoo names")
+                        help="labels of benchmarks/instances.py, zoo names or generator specs "
+                        "(';'-separated when a spec holds commas)")
     parser.add_argument("--schemes", default="lbdf,brr")
     parser.add_argument("--buffers", default="128,512")
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds for the whole bound (none: enumerate up to the cap)")
+    parser.add_argument("--methods", default="",
+                        help="also solve with these, e.g. auto:600,hybrid:60 (method:seconds)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="kill a child after")
     parser.add_argument("--out", type=Path, help="append the JSON lines here")
     parser.add_argument("--reprint", type=Path, nargs="*", help="print the table of files")
@@ -136,14 +151,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         spec, scheme, kb = args.one
-        print(json.dumps(one(spec, scheme, int(kb), args.time_limit)))
+        print(json.dumps(one(spec, scheme, int(kb), args.time_limit, args.methods)))
         return
     if args.reprint:
         table([json.loads(line) for p in args.reprint for line in p.read_text().splitlines()])
         return
     by_label = {i.name: i for i in WIDE_INSTANCES + CELL_INSTANCES}
     rows = []
-    for label in args.instances.split(","):
+    labels = args.instances.split(";" if ";" in args.instances else ",")  # specs hold commas
+    for label in labels:
         for scheme in args.schemes.split(","):
             for kb in (int(b) for b in args.buffers.split(",")):
                 spec = by_label[label].spec if label in by_label else label  # a zoo name
@@ -151,6 +167,8 @@ def main() -> None:
                         str(kb)]
                 if args.time_limit is not None:
                     argv += ["--time-limit", str(args.time_limit)]
+                if args.methods:
+                    argv += ["--methods", args.methods]
                 print("command: python benchmarks/bench_lp_bound.py " + shlex.join(argv[2:]),
                       flush=True)
                 code, wall, rss, out, err = measure(argv, args.timeout, cwd=ROOT)
