@@ -142,14 +142,15 @@ def run(net: str, scheme: str, buffer_kb: int, method: str, time_limit_s: float,
 
 def markdown(known: dict[Key, BestKnown]) -> str:
     lines = ["| instance | scheme, KB | best known B | status | best bound B | gap % | "
-             "method, limit s | wall s | load | runs |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for (_, scheme, kb), best in known.items():
+             "method, limit s | wall s | load | date | runs |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (_, scheme, kb), best in sorted(known.items(), key=lambda item: item[0]):
         e = best.entry
         gap = best.gap_percent
         lines.append(f"| {e.instance} | {scheme.upper()} {kb} | {e.fusible:,} | {e.status} | "
                      f"{'-' if best.bound is None else f'{best.bound:,}'} | "
                      f"{'-' if gap is None else f'{gap:.1f}'} | {e.method}, {e.time_limit_s:g} | "
-                     f"{e.wall_s:g} | {e.load} | {best.runs} |")
+                     f"{e.wall_s:g} | {e.load} | {e.date} | {best.runs} |")
     return "\n".join(lines)
 
 
