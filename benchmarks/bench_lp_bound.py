@@ -29,7 +29,50 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 RESULTS = ROOT / "benchmarks" / "results"
-KNOWN_FILES = ("hyb_wide.jsonl", "hyb_wide512.jsonl", "hyb_zoo.jsonl")
+KNOWN_FILES = ("hyb_wide.jsonl", "hyb_wide512.jsonl", "hyb_zoo.jsonl", "hyb2_wide_hybrid.jsonl",
+               "best_known.jsonl")
+
+
+def multicut_one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None) -> dict:
+    """The child of ``--multicut``: the multicut bound (``solver/multicut_bound.py``) under
+    the time limit, the whole-problem bound beside it (untimed)."""
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.bounds import whole_problem_bound
+    from fuseplan.solver.multicut_bound import multicut_bound
+    from fuseplan.solver.problem import Limits, make_problem
+    from fuseplan.solver.progress import Deadline
+
+    graph = load_graph(spec)
+    problem = make_problem(graph, make_cost_model(scheme, graph, 1), buffer_kb * 1024)
+    found = multicut_bound(problem, Deadline(Limits(time_limit_s=time_limit)))
+    return {
+        "net": spec, "scheme": scheme, "buffer_kb": buffer_kb, "time_limit_s": time_limit,
+        "multicut": found.value, "base": found.base, "packing": found.packing,
+        "pairs": found.pairs, "paths": found.paths, "rounds": found.rounds,
+        "converged": found.converged, "multicut_s": round(found.seconds, 2),
+        "whole_problem_bound": whole_problem_bound(problem),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
+def multicut_table(rows: list[dict]) -> None:
+    best = known()
+    print("| instance | scheme, KB | limit s | pairs / constraints / rounds | multicut s "
+          "| whole-problem bound | best bound before | multicut bound | best known plan "
+          "| gap before | gap now | wall s, RSS MB, load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        plan, before = best.get((r["net"], r["scheme"], r["buffer_kb"]), (None, 0))
+        before = max(before, r["whole_problem_bound"])
+        now = max(before, r["multicut"])
+        limit = "none" if r["time_limit_s"] is None else f"{r['time_limit_s']:g}"
+        done = "" if r["converged"] else " (stopped)"
+        print(f"| {r['net']} | {r['scheme'].upper()} {r['buffer_kb']} | {limit} | "
+              f"{r['pairs']:,} / {r['paths']:,} / {r['rounds']}{done} | {r['multicut_s']} | "
+              f"{r['whole_problem_bound']:,} | {before:,} | {r['multicut']:,} | "
+              f"{'-' if plan is None else f'{plan:,}'} | {gap(plan, before)} | {gap(plan, now)} | "
+              f"{r.get('wall_s', '-')}, {r.get('rss_mb', '-')}, {r['load']} |")
 
 
 def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None,
@@ -144,6 +187,8 @@ def main() -> None:
                         help="seconds for the whole bound (none: enumerate up to the cap)")
     parser.add_argument("--methods", default="",
                         help="also solve with these, e.g. auto:600,hybrid:60 (method:seconds)")
+    parser.add_argument("--multicut", action="store_true",
+                        help="the multicut bound instead of the LP bound")
     parser.add_argument("--timeout", type=float, default=3600.0, help="kill a child after")
     parser.add_argument("--out", type=Path, help="append the JSON lines here")
     parser.add_argument("--reprint", type=Path, nargs="*", help="print the table of files")
@@ -151,10 +196,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         spec, scheme, kb = args.one
-        print(json.dumps(one(spec, scheme, int(kb), args.time_limit, args.methods)))
+        if args.multicut:
+            print(json.dumps(multicut_one(spec, scheme, int(kb), args.time_limit)))
+        else:
+            print(json.dumps(one(spec, scheme, int(kb), args.time_limit, args.methods)))
         return
     if args.reprint:
-        table([json.loads(line) for p in args.reprint for line in p.read_text().splitlines()])
+        rows = [json.loads(line) for p in args.reprint for line in p.read_text().splitlines()]
+        (multicut_table if rows and "multicut" in rows[0] else table)(rows)
         return
     by_label = {i.name: i for i in WIDE_INSTANCES + CELL_INSTANCES}
     rows = []
@@ -169,6 +218,8 @@ def main() -> None:
                     argv += ["--time-limit", str(args.time_limit)]
                 if args.methods:
                     argv += ["--methods", args.methods]
+                if args.multicut:
+                    argv += ["--multicut"]
                 print("command: python benchmarks/bench_lp_bound.py " + shlex.join(argv[2:]),
                       flush=True)
                 code, wall, rss, out, err = measure(argv, args.timeout, cwd=ROOT)
@@ -182,7 +233,7 @@ def main() -> None:
                 if args.out is not None:
                     with args.out.open("a") as f:
                         f.write(json.dumps(row) + "\n")
-    table(rows)
+    (multicut_table if args.multicut else table)(rows)
 
 
 if __name__ == "__main__":
