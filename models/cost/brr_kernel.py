@@ -4,8 +4,7 @@
 ``BrrModel.dram_bytes`` or -1 when no tiling fits); F_D is only computed when the lower
 bound is below the buffer (enumeration asks for nothing else). The pure-Python model stays
 the reference: ``tests/test_cost_kernel.py`` compares the two on every group enumeration
-asks about. Tensor terms are not merged by (H, halo) as in :mod:`.brr_fast`: a sum over
-them is the same.
+asks about. Tensor terms are merged by (H, halo) as in :mod:`.brr_fast`.
 """
 
 from __future__ import annotations
@@ -51,6 +50,20 @@ def input_traffic(base: int, halo_inputs: np.ndarray, nhalo: int, n: int) -> int
         halo = halo_inputs[1, i]
         total += (n - 1) * (halo if halo < h else h) * halo_inputs[2, i]
     return total
+
+
+@njit(cache=True)
+def _add_term(terms: np.ndarray, nterms: int, h: int, halo: int, r: int) -> int:
+    """Adds r row bytes to the term (h, halo), a new one if none yet; returns the count
+    (fewer terms, fewer divisions in each B(n) of the tile search)."""
+    for i in range(nterms):
+        if terms[0, i] == h and terms[1, i] == halo:
+            terms[2, i] += r
+            return nterms
+    terms[0, nterms] = h
+    terms[1, nterms] = halo
+    terms[2, nterms] = r
+    return nterms + 1
 
 
 @njit(cache=True)
@@ -135,10 +148,7 @@ def brr_price(d: tuple, group: np.ndarray, beta: int) -> tuple[int, int]:
             lower += r
             if prod[t] != c:
                 input_bytes += t_size[t]
-        terms[0, nterms] = h
-        terms[1, nterms] = halo
-        terms[2, nterms] = r
-        nterms += 1
+        nterms = _add_term(terms, nterms, h, halo, r)
     if lower >= beta:
         return lower, -1
     n_max = 1
@@ -146,10 +156,7 @@ def brr_price(d: tuple, group: np.ndarray, beta: int) -> tuple[int, int]:
     for i in range(nout):
         t = out_list[i]
         h = t_h[t]
-        terms[0, nterms] = h
-        terms[1, nterms] = 0
-        terms[2, nterms] = t_row[t]
-        nterms += 1
+        nterms = _add_term(terms, nterms, h, 0, t_row[t])
         output_bytes += t_size[t]
         if h > n_max:
             n_max = h
