@@ -145,3 +145,19 @@ def test_tensor_prices_follow_the_contract() -> None:
     assert sorted(cuts.price) == [1_024, 1_024]
     assert all(len(p) == 2 for p in cuts.pins)
     assert {v for p in cuts.pins for v in p} == set(mask_ops(problem.all_ops))
+
+
+def test_hybrid_quotes_the_multicut_bound() -> None:
+    """wide:ops=100,width=8 (over 1,000 ideals: not handed over to auto at once), LBDF
+    128 KB, 8 s: the hybrid computes the multicut bound and quotes at least it and A*'s
+    estimate, and at most its plan; measured, the multicut bound is the larger there."""
+    from fuseplan.models.load import load_graph
+
+    graph = load_graph("wide:ops=100,width=8,seed=0")
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 128 * 1024)
+    result = solve_problem(problem, Limits(time_limit_s=8), "hybrid")
+    noted = result.details["multicut_bound"]
+    assert result.bound_bytes is not None and result.objective_bytes is not None
+    assert result.bound_bytes >= max(noted["bound"], whole_problem_bound(problem))
+    assert noted["bound"] > whole_problem_bound(problem)
+    assert result.bound_bytes <= result.objective_bytes

@@ -45,6 +45,8 @@ PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share 
 PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
 WARM_EVALUATIONS = 300
 MAX_MODEL_EDGES = 20_000  # beyond: the fallback plan (the model would be too large)
+MULTICUT_SHARE = 0.1  # of the time limit, at most, for the multicut bound (its LP)
+MULTICUT_MAX_S = 5.0  # and never longer (also without a time limit)
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ class _Hybrid:
         self.best_from = ""
         self.details: dict[str, Any] = {"repair": settings.repair, "prune": settings.prune}
         self.handed: SolveResult | None = None  # auto's answer, when the probe handed over
+        self.multicut = 0  # the multicut bound, once computed (0: none)
 
     def offer(self, groups: list[int], origin: str) -> int:
         """Keeps a valid plan when it is the cheapest so far; returns the best cost."""
@@ -258,6 +261,7 @@ class _Hybrid:
         self.details["separate_pairs"] = {"minimal": len(pairs.minimal), "total": pairs.total,
                                           "priced": pairs.priced, "complete": pairs.complete,
                                           "seconds": round(pairs.seconds, 4)}
+        self._multicut(pairs.minimal)
         separate = list(pairs.minimal) if self.settings.separate else []
         if self.settings.prune == "aggressive":
             separate += self._aggressive(pairs.minimal, known=set(separate))
@@ -333,12 +337,36 @@ class _Hybrid:
             "seconds": round(found.seconds, 4), "proven": False}
         return extra
 
+    def _multicut(self, minimal: tuple[tuple[int, int], ...]) -> None:
+        """The multicut bound (``solver/multicut_bound.py``) over the safe must-separate
+        pairs, for ``MULTICUT_SHARE`` of the time limit (at most ``MULTICUT_MAX_S``): valid
+        for the whole problem whatever the pruning (it uses the proven pairs only)."""
+        from ..multicut_bound import multicut_bound
+
+        limit = self.limits.time_limit_s
+        budget = MULTICUT_MAX_S if limit is None else min(MULTICUT_MAX_S, MULTICUT_SHARE * limit)
+        remaining = self.deadline.remaining()
+        if remaining is not None:
+            budget = min(budget, remaining)
+        if budget <= 0:
+            return
+        found = multicut_bound(self.problem, Deadline(Limits(time_limit_s=budget,
+                                                             stop=self.limits.stop)),
+                               pairs=list(minimal))
+        self.multicut = found.value
+        self.details["multicut_bound"] = {"bound": found.value, "converged": found.converged,
+                                          "constraints": found.paths, "rounds": found.rounds,
+                                          "seconds": round(found.seconds, 4)}
+
     def _whole_problem_bound(self) -> int:
         """A lower bound valid for the whole problem whatever was pruned: the only bound an
-        aggressively pruned plan is quoted against (the place for more such bounds)."""
+        aggressively pruned plan is quoted against; the larger of A*'s estimate and the
+        multicut bound."""
         from ..bounds import whole_problem_bound
 
-        bound = whole_problem_bound(self.problem, self.deadline)
+        estimate = whole_problem_bound(self.problem, self.deadline)
+        bound = max(estimate, self.multicut)
+        self.details["astar_estimate"] = estimate
         self.details["whole_problem_bound"] = bound
         return bound
 
