@@ -30,6 +30,7 @@ still returns a valid bound, whatever GLOP's tolerances.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 import time
@@ -38,11 +39,13 @@ from fractions import Fraction
 
 from .bounds import Estimate
 from .hybrid.separate import separate_pairs
+from .multicut_integer import integer_multicut
 from .problem import Problem
 from .progress import Deadline
 
 VIOLATION = 1e-6  # a path of y-length below 1 - VIOLATION is violated
 MAX_ROUNDS = 200
+INTEGER_SHARE = 0.5  # of the time left, for the integer multicut (with a deadline)
 LP_GRACE_S = 0.5  # an LP solved after the deadline (the first one) gets this long
 
 
@@ -53,7 +56,10 @@ class MulticutBound:
     path packing's value, floored; ``lp_value``: the last restricted LP optimum (bytes,
     informational); ``pairs``: must-separate pairs used; ``paths``: path constraints added;
     ``rounds``; ``converged``: no violated path left (the packing is then the multicut LP
-    optimum, up to GLOP's tolerance); ``seconds``."""
+    optimum, up to GLOP's tolerance); ``seconds``; ``integer``: CP-SAT's bound on the
+    integer multicut (:mod:`.multicut_integer`; None when not run), ``integer_optimal``:
+    that multicut solved with every piece fitting. ``value`` = ``base`` + the larger of
+    ``packing`` and ``integer``."""
 
     value: int
     base: int
@@ -64,6 +70,8 @@ class MulticutBound:
     rounds: int
     converged: bool
     seconds: float
+    integer: int | None = None
+    integer_optimal: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,12 +117,14 @@ def tensor_cuts(problem: Problem) -> TensorCuts:
 
 def multicut_bound(problem: Problem, deadline: Deadline | None = None, *,
                    pairs: list[tuple[int, int]] | None = None,
-                   overflow: bool = True) -> MulticutBound:
+                   overflow: bool = True, integer: bool = True) -> MulticutBound:
     """The bound of the module docstring. ``pairs``: must-separate pairs already known
     (else the minimal pairs of ``separate_pairs``: measured on w8-200 and darts-5, adding
     the inherited ones gave the same bound 2-10x slower, the overflow trees cover them); any
     pairs that truly must be separated give a valid bound. ``overflow``: also add the overflow-tree
-    constraints (:func:`_overflow_trees`)."""
+    constraints (:func:`_overflow_trees`); ``integer``: then the integer multicut over the
+    constraints found (:mod:`.multicut_integer`), with ``INTEGER_SHARE`` of the time left
+    when there is a deadline (the LP stops at the other share)."""
     from ortools.linear_solver import pywraplp
 
     started = time.perf_counter()
@@ -138,6 +148,7 @@ def multicut_bound(problem: Problem, deadline: Deadline | None = None, *,
     lengths = [0.0] * m
     lp_value, rounds, converged = 0.0, 0, False
     packing = 0
+    whole, deadline = deadline, _share(deadline, 1 - INTEGER_SHARE if integer else 1.0)
     for rounds in range(1, MAX_ROUNDS + 1):
         found = []
         for u, vs in targets.items():
@@ -170,8 +181,23 @@ def multicut_bound(problem: Problem, deadline: Deadline | None = None, *,
         lp_value = objective.Value() * scale
         lengths = [var.solution_value() for var in y]
         packing = _packing(cuts, [(row.dual_value(), path) for row, path in rows], scale)
-    return MulticutBound(base + packing, base, packing, lp_value, len(pairs), len(rows), rounds,
-                         converged, time.perf_counter() - started)
+    integral = None
+    if integer and rows and not (_expired(whole) and rounds > 1):
+        integral = integer_multicut(problem, cuts, [path for _, path in rows], whole)
+    extra = max(packing, 0 if integral is None else integral.bound)
+    return MulticutBound(base + extra, base, packing, lp_value, len(pairs), len(rows), rounds,
+                         converged, time.perf_counter() - started,
+                         None if integral is None else integral.bound,
+                         integral is not None and integral.optimal)
+
+
+def _share(deadline: Deadline | None, share: float) -> Deadline | None:
+    """A deadline at ``share`` of the time left on ``deadline`` (same stop signal)."""
+    if deadline is None or deadline.end is None or share >= 1.0:
+        return deadline
+    early = Deadline(dataclasses.replace(deadline.limits, time_limit_s=None))
+    early.end = time.perf_counter() + share * (deadline.remaining() or 0.0)
+    return early
 
 
 def _expired(deadline: Deadline | None) -> bool:
