@@ -211,7 +211,7 @@ def main() -> None:
     by_label = {i.name: i for i in WIDE_INSTANCES + CELL_INSTANCES}
     rows = []
     labels = args.instances.split(";" if ";" in args.instances else ",")  # specs hold commas
-    for label in labels:
+    for label in filter(None, labels):  # "spec;" names one spec that holds commas
         for scheme in args.schemes.split(","):
             for kb in (int(b) for b in args.buffers.split(",")):
                 spec = by_label[label].spec if label in by_label else label  # a zoo name
