@@ -65,10 +65,8 @@ def multicut_table(rows: list[dict]) -> None:
           "| gap before | gap now | wall s, RSS MB, load |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        plan, before = best.get((r["net"], r["scheme"], r["buffer_kb"]), (None, 0))
-        before = max(before, r["whole_problem_bound"])
+        plan, before, limit = _context(best, r)
         now = max(before, r["multicut"])
-        limit = "none" if r["time_limit_s"] is None else f"{r['time_limit_s']:g}"
         done = "" if r["converged"] else " (stopped)"
         print(f"| {r['net']} | {r['scheme'].upper()} {r['buffer_kb']} | {limit} | "
               f"{r['pairs']:,} / {r['paths']:,} / {r['rounds']}{done} | {r['multicut_s']} | "
@@ -148,6 +146,13 @@ def known() -> dict[tuple[str, str, int], tuple[int, int]]:
     return best
 
 
+def _context(best: dict, r: dict) -> tuple[int | None, int, str]:
+    """(best known plan, best bound before: recorded or A*'s estimate, the limit as text)."""
+    plan, before = best.get((r["net"], r["scheme"], r["buffer_kb"]), (None, 0))
+    limit = "none" if r["time_limit_s"] is None else f"{r['time_limit_s']:g}"
+    return plan, max(before, r["whole_problem_bound"]), limit
+
+
 def gap(plan: int | None, bound: int | None) -> str:
     if not plan or bound is None:
         return "-"
@@ -161,11 +166,9 @@ def table(rows: list[dict]) -> None:
           "plan | gap LP | gap before | wall s, RSS MB, load |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        plan, before = best.get((r["net"], r["scheme"], r["buffer_kb"]), (None, 0))
-        before = max(before, r["whole_problem_bound"])
+        plan, before, limit = _context(best, r)
         complete = "complete" if r["complete"] else "cut"
         relaxed = "-" if r["first_relaxed"] >= r["ops"] else str(r["first_relaxed"])
-        limit = "none" if r["time_limit_s"] is None else f"{r['time_limit_s']:g}"
         proven = "" if r["proven"] else " (not LP opt.)"
         print(f"| {r['net']} | {r['scheme'].upper()} {r['buffer_kb']} | {limit} | "
               f"{r['candidates']:,} {complete} | {relaxed} | {r['columns']:,} / "
