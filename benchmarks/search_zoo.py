@@ -14,7 +14,8 @@ is checked:
 - independently of the validator: the groups partition the ops, every group passes
   ``check_group`` (or is a single op that does not fit alone, marked unfusable), the graph of
   groups has no cycle (networkx), and the objective is the sum of the fusible groups' DRAM;
-- its fusible DRAM is not below the proven optimum (where ``auto`` proved one).
+- its fusible DRAM is not below the proven optimum (where ``auto`` proved one), and it
+  scored no more plans than its evaluation budget.
 
 Reproducibility, on a sample (``--repeat``: one net per search, LBDF, every repair): the run
 twice with the same seed and no time limit (evaluations only), in one process; the plans and
@@ -175,6 +176,9 @@ def run_task(task: Task) -> dict[str, Any]:
         wall = time.perf_counter() - started
         problems = plan_problems(result, problem)
         optimum = task.get("optimum")
+        if task["search"] != "greedy" and result.details["evaluations"] > task["evaluations"]:
+            problems.append(f"{result.details['evaluations']} evaluations, budget "
+                            f"{task['evaluations']}")
         if optimum is not None and result.objective_bytes < optimum:
             problems.append(f"below the proven optimum ({result.objective_bytes} < {optimum})")
         row.update(status=result.status, objective_bytes=result.objective_bytes,
@@ -243,8 +247,9 @@ def summary(rows: list[dict[str, Any]], header: list[str]) -> str:
               "`cut` = runs the time limit stopped before the evaluation budget or mid-repair; "
               "proposals = distinct invalid groups the strategy was asked to cut):", "",
               "| search:repair | runs | mean s | median s | max s | cut by time | "
-              "mean evaluations | mean proposals | mean gap to optimum |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "most s past the limit | mean evaluations | mean (fewest) proposals | "
+              "mean gap to optimum |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in runs:
         if "wall_s" in r:
@@ -258,11 +263,14 @@ def summary(rows: list[dict[str, Any]], header: list[str]) -> str:
                   and r["search_time_s"] >= 0.95 * r["time_limit"])
         gaps = [r["objective_bytes"] / r["optimum_bytes"] - 1 for r in rs
                 if r.get("optimum_bytes")]
+        past = max((r["wall_s"] - r["time_limit"] for r in rs
+                    if r.get("time_limit") is not None), default=0.0)
         lines.append(
             f"| {name} | {len(rs)} | {statistics.mean(walls):.2f} | "
-            f"{statistics.median(walls):.2f} | {max(walls):.2f} | {cut} | "
+            f"{statistics.median(walls):.2f} | {max(walls):.2f} | {cut} | {max(past, 0):.2f} | "
             f"{statistics.mean(r['evaluations'] for r in rs):.1f} | "
-            f"{statistics.mean(r['proposals'] for r in rs):.1f} | "
+            f"{statistics.mean(r['proposals'] for r in rs):.1f} "
+            f"({min(r['proposals'] for r in rs)}) | "
             + ("-" if not gaps else f"{100 * statistics.mean(gaps):.1f} %") + " |")
     lines += ["", "Per instance: the reference (`auto` within the reference time), the best "
               "and worst run, greedy (fusible MB), and the rs:cost run's proposals (the parts "
@@ -274,7 +282,11 @@ def summary(rows: list[dict[str, Any]], header: list[str]) -> str:
     for r in runs:
         if r.get("objective_bytes") is not None:
             per[(r["net"], r["scheme"])].append(r)
-    for ref in refs:
+    from fuseplan.models.zoo import NAMES
+
+    order = {n: i for i, n in enumerate(NAMES)}
+    for ref in sorted(refs, key=lambda r: (order.get(r["net"], len(order)), r["net"],
+                                           r["scheme"] != "lbdf")):
         inst = (ref["net"], ref["scheme"])
         rs = per.get(inst, [])
         values = [r["objective_bytes"] / MB for r in rs if r["search"] != "greedy"]
