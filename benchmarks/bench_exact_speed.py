@@ -47,12 +47,22 @@ def old_tree(rev: str, where: Path) -> Path:
     return where / "path"
 
 
-def run(cmd: list[str], env: dict[str, str]) -> dict:
+def check_old(old_path: Path, env: dict[str, str]) -> None:
+    """The old side imports the old tree (``python -m`` puts its working directory first
+    on sys.path: run there, not in the repository, whose fuseplan/ would win)."""
+    where = subprocess.run(
+        [sys.executable, "-c", "import fuseplan.solver.candidates as c; print(c.__file__)"],
+        env=env, cwd=old_path, check=True, capture_output=True, text=True).stdout.strip()
+    if not Path(where).resolve().is_relative_to(old_path.parent.resolve()):
+        raise SystemExit(f"the old side imports {where}, not the baseline tree")
+
+
+def run(cmd: list[str], env: dict[str, str], cwd: Path) -> dict:
     """One process: wall, CPU and peak RSS (its own rusage), status, objective, candidates."""
     load = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, cwd=ROOT)
+                            text=True, cwd=cwd)
     out = proc.stdout.read() if proc.stdout else ""
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0
@@ -100,14 +110,18 @@ def main() -> None:
                 sides = ["new (cold)", *sides]
             for side in sides:
                 env = dict(os.environ)
+                cwd = ROOT
                 if side == "old":
+                    assert old_path is not None
                     env["PYTHONPATH"] = str(old_path)
+                    cwd = old_path
+                    check_old(old_path, env)
                     cmd = [sys.executable, "-m", "fuseplan", *solve]
                 else:
                     cmd = [str(ROOT / ".venv" / "bin" / "fuseplan"), *solve]
                 if side == "new (cold)":
                     env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba-cold")
-                r = run(cmd, env)
+                r = run(cmd, env, cwd)
                 print(f"| {net} | {scheme} | {buffer} | {side} | {r['method']} | {r['status']} | "
                       f"{r['objective']} | {r['candidates']} | {r['wall']:.1f} | "
                       f"{r['cpu']:.1f} | {r['rss_mb']:.0f} | {r['load']:.1f} |", flush=True)

@@ -277,13 +277,8 @@ def _grow(
                     found.complete = False
                     return found
                 grown = kernel.grow(u, watch, deadline)
-                found.masks += grown.masks
-                found.costs += grown.costs
-                found.before += grown.before
-                found.after += grown.after
-                found.evaluated += grown.evaluated
+                found.extend(grown)
                 if not grown.complete:
-                    found.complete = False
                     return found
             return found
         if left is not None:

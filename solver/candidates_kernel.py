@@ -9,26 +9,14 @@ model other than the built-in LBDF or BRR, a graph whose numbers could overflow 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from .candidates import _Found
 from .problem import Problem
 
 # kernel steps between two looks at the clock, the stop event and the candidate cap
 STEPS_PER_CALL = 20_000
-
-
-@dataclass
-class SeedGroups:
-    """What one seed's growth found (the fields of ``candidates._Found``)."""
-
-    masks: list[int] = field(default_factory=list)
-    costs: list[int] = field(default_factory=list)
-    before: list[int] = field(default_factory=list)
-    after: list[int] = field(default_factory=list)
-    evaluated: int = 0
-    complete: bool = True
 
 
 class KernelGrower:
@@ -62,7 +50,7 @@ class KernelGrower:
         self.counters = np.zeros(5, dtype=np.int64)
         self.pins = bool(problem.pins)
 
-    def grow(self, v: int, watch, deadline) -> SeedGroups:
+    def grow(self, v: int, watch, deadline) -> _Found:
         """Every candidate of two or more ops whose lowest op is ``v`` (growth through ops
         of higher id, never into unfusable ones), as ``candidates._grow`` finds them.
         ``watch`` (``candidates._Watch``) is polled between kernel calls."""
@@ -79,7 +67,7 @@ class KernelGrower:
         c[k.STAMP] += 1
         k.push_seed(self.stack, v, self.mask_words(1 << v, words), self.anc, self.desc,
                     self.nbr, self.forbid)
-        out = SeedGroups()
+        out = _Found()
         reported = time.perf_counter()
         counted = 0  # groups of this seed counted against the cap so far
         while True:
@@ -108,7 +96,7 @@ class KernelGrower:
         out.evaluated = int(c[k.EVALUATED])
         return out
 
-    def _collect(self, out: SeedGroups, nf: int) -> None:
+    def _collect(self, out: _Found, nf: int) -> None:
         from fuseplan.models.cost.kernel_data import words_to_masks
 
         words = self.words

@@ -21,6 +21,7 @@ import pytest
 
 from brute_force import random_dag
 from fuzz_graphs import pick_buffer, random_cnn
+from test_enumeration_speed import Recorder
 from fuseplan.models.cost import LbdfModel, make_cost_model
 from fuseplan.models.cost.brr_kernel import brr_price
 from fuseplan.models.cost.kernel_data import mask_words, model_kernel
@@ -30,25 +31,6 @@ from fuseplan.models.zoo import build
 from fuseplan.solver import candidates, candidates_kernel
 from fuseplan.solver.candidates import enumerate_candidates
 from fuseplan.solver.problem import make_problem
-
-
-class Recorder:
-    """A cost model that remembers every group whose lower bound or price was asked."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.asked: set[int] = set()
-
-    def buffer_lower_bound(self, group: int) -> int:
-        self.asked.add(group)
-        return self.inner.buffer_lower_bound(group)
-
-    def dram_bytes(self, group: int, buffer_bytes: int) -> int | None:
-        self.asked.add(group)
-        return self.inner.dram_bytes(group, buffer_bytes)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def asked_groups(graph: Graph, scheme: str, buffer: int, monkeypatch) -> set[int]:
@@ -221,3 +203,15 @@ def test_word_masks_round_trip() -> None:
     for m, row in zip(masks, rows):
         n = group_ops(row, out)
         assert out[:n].tolist() == [i for i in range(256) if m >> i & 1]
+
+
+def test_kernel_growth_in_forked_workers(monkeypatch) -> None:
+    """Two forked workers, each growing its seeds in the kernel: the one-process set."""
+    graph = build("googlenet")
+    monkeypatch.setattr(candidates, "PYTHON_STEPS", 0)
+    model = make_cost_model("brr", graph, 1)
+    problem = make_problem(graph, model, 256 * 1024)
+    one = key(enumerate_candidates(problem))
+    two = key(enumerate_candidates(problem, workers=2))
+    assert len(one[0]) > 1000
+    assert two == one

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernel_bits import group_ops
+from .kernel_bits import group_ops, leaves
 
 
 @njit(cache=True)
@@ -74,7 +74,6 @@ def brr_price(d: tuple, group: np.ndarray, beta: int) -> tuple[int, int]:
     lcm = d[13][0]
     g, mark, read_list, out_list, terms, hin, ops = d[14], d[16], d[20], d[21], d[22], d[23], d[24]
     counter, prod, outmark = d[25], d[26], d[27]
-    words = group.shape[0]
     counter[0] += 1
     c = counter[0]
     n = group_ops(group, ops)
@@ -91,13 +90,7 @@ def brr_price(d: tuple, group: np.ndarray, beta: int) -> tuple[int, int]:
         o = op_out[v]
         prod[o] = c
         g[o] = -1
-        leaves = t_net_out[o] != 0
-        if not leaves:
-            for u in range(words):
-                if t_readers[o, u] & ~group[u] != 0:
-                    leaves = True
-                    break
-        if leaves:
+        if leaves(o, group, t_readers, t_net_out):
             outmark[o] = c
             out_list[nout] = o
             nout += 1

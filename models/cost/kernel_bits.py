@@ -27,6 +27,18 @@ def bit_index(low: np.int64) -> int:
 
 
 @njit(cache=True)
+def leaves(o: int, group: np.ndarray, t_readers: np.ndarray, t_net_out: np.ndarray) -> bool:
+    """Whether tensor ``o`` (produced in ``group``) is in Out(G): a network output, or read
+    by an op outside the group."""
+    if t_net_out[o] != 0:
+        return True
+    for u in range(group.shape[0]):
+        if t_readers[o, u] & ~group[u] != 0:
+            return True
+    return False
+
+
+@njit(cache=True)
 def group_ops(group: np.ndarray, out: np.ndarray) -> int:
     """Writes the op ids of ``group`` (int64 words) to ``out``, ascending; returns how many."""
     n = 0

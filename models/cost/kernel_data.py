@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .lbdf import _tensor_descendants
 from .tables import GraphTables, tables_for
 
 INT64_SAFE = 1 << 62  # every product and sum a kernel forms stays below this
@@ -89,16 +90,7 @@ def kernel_data(tables: GraphTables, b: int) -> KernelData | None:
     if (max_h * (path_bound + tables.lcm_h) >= INT64_SAFE or total_bytes >= INT64_SAFE
             or tables.lcm_h >= INT64_SAFE):
         return None
-    desc = tables.desc_mask
-    t_desc = []
-    for readers in tables.t_readers:
-        acc = readers
-        m = readers
-        while m:
-            low = m & -m
-            acc |= desc[low.bit_length() - 1]
-            m ^= low
-        t_desc.append(acc)
+    t_desc = list(_tensor_descendants(tables))
 
     def arr(values: list[int]) -> np.ndarray:
         return np.array(values, dtype=np.int64) if values else np.zeros(1, dtype=np.int64)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernel_bits import group_ops
+from .kernel_bits import group_ops, leaves
 
 
 @njit(cache=True)
@@ -27,7 +27,6 @@ def lbdf_price(d: tuple, group: np.ndarray, beta: int) -> tuple[int, int]:
     lcm = d[13][0]
     gmax, gmin, mark, mark2, kmax, nreaders = d[14], d[15], d[16], d[17], d[18], d[19]
     read_list, ops, counter, prod = d[20], d[24], d[25], d[26]
-    words = group.shape[0]
     counter[0] += 1
     c = counter[0]
     n = group_ops(group, ops)
@@ -43,13 +42,7 @@ def lbdf_price(d: tuple, group: np.ndarray, beta: int) -> tuple[int, int]:
             has_join = True
         o = op_out[v]
         prod[o] = c
-        leaves = t_net_out[o] != 0
-        if not leaves:
-            for u in range(words):
-                if t_readers[o, u] & ~group[u] != 0:
-                    leaves = True
-                    break
-        if leaves:
+        if leaves(o, group, t_readers, t_net_out):
             fd += t_size[o]
         for e in range(in_start[v], in_start[v + 1]):
             x = in_t[e]
