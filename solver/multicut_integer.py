@@ -17,6 +17,7 @@ groups need only fit, not be convex or acyclic) or the deadline.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .problem import Problem
@@ -61,7 +62,8 @@ def integer_multicut(problem: Problem, cuts, constraints: list[tuple[int, ...]],
         status = solver.Solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return IntegerCut(bound, False, rounds, added)
-        bound = max(bound, int(round(solver.BestObjectiveBound())))
+        # integer prices: CP-SAT's bound is a whole number held in a float
+        bound = max(bound, math.floor(solver.BestObjectiveBound() + 1e-6))
         if status != cp_model.OPTIMAL:
             return IntegerCut(bound, False, rounds, added)
         cut = [bool(solver.Value(v)) for v in y]
