@@ -214,6 +214,7 @@ def main() -> int:
     parser.add_argument("--table", choices=sorted(TABLES), default="34")
     parser.add_argument("--out", default="runs/paper")
     parser.add_argument("--nets", help="override the table's nets")
+    parser.add_argument("--schemes", help="override the table's schemes")
     parser.add_argument("--repairs", default="cost,random", help="repair strategies to run")
     parser.add_argument("--seeds", default="5")
     parser.add_argument("--jobs", default="2")
@@ -231,7 +232,7 @@ def main() -> int:
     methods.append("greedy")
     out = Path(args.out) / f"table{args.table}"
     command = [sys.executable, "-m", "fuseplan", "bench", "--nets", nets,
-               "--buffers", spec["buffer"], "--schemes", spec["schemes"],
+               "--buffers", spec["buffer"], "--schemes", args.schemes or spec["schemes"],
                "--methods", ",".join(methods), "--seeds", args.seeds,
                "--evaluations", args.evaluations or spec["evaluations"], "--jobs", args.jobs,
                "--out", str(out)]
