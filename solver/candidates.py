@@ -238,12 +238,17 @@ def _grow_share(seeds: list[int]) -> list[tuple[int, _Found]]:
     return out
 
 
-# growth steps in Python (over every seed) before the remaining seeds go to the compiled
-# kernel (solver/candidates_kernel.py): small problems end before it, and never pay for
-# importing numba and loading the compiled code (about 0.5 s)
-PYTHON_STEPS = 5_000
+# CPU seconds of Python growth (over every enumeration of the process) before growth goes
+# to the compiled kernel (solver/candidates_kernel.py). Importing numba and loading the
+# compiled code costs about 1 s CPU and 140 MB: a problem that Python enumerates sooner
+# (every zoo net the README times under 2 s) never pays it, a larger one pays at most about
+# this much more than with the kernel from the start. Measured at load 8-10: 0.5 s made
+# efficientnet_b1 BRR 2 MB 2.1 s CPU (1.1 s in Python); handing over once the seeds left
+# looked dearer than 1 s at the pace so far misjudged googlenet LBDF 128 KB (2.0 s, 0.8 s).
+PYTHON_SECONDS = 1.0
 USE_KERNEL = True  # False: Python growth only (the reference the tests compare against)
-_KERNEL_MODULE = "fuseplan.solver.candidates_grow_kernel"  # loaded: no Python steps first
+_KERNEL_MODULE = "fuseplan.solver.candidates_grow_kernel"  # loaded: no Python growth first
+_python_seconds = 0.0  # Python growth so far in this process
 
 
 def _grow(
@@ -255,21 +260,27 @@ def _grow(
     or sink, other than its lowest op, whose removal keeps it connected and convex).
     ``watch`` counts what is found, against the cap shared by every worker.
 
-    Seeds grow in Python until :data:`PYTHON_STEPS` steps are spent; the seed then under
-    way starts again in the compiled kernel, which grows every seed left (same groups,
-    same order). Without a kernel (another cost model, numba missing) Python grows all."""
+    Seeds grow in Python until the process has spent :data:`PYTHON_SECONDS` in Python
+    growth; the seed then under way starts again in the compiled kernel, which grows every
+    seed left (same groups, same order). Without a kernel (another cost model, numba
+    missing) Python grows all."""
+    global _python_seconds
     found = _Found()
-    left = None  # Python steps left before the kernel (None: Python only)
+    hand_over = None  # process time at which Python growth stops (None: never)
+    start = time.process_time()
     if prune and USE_KERNEL:
-        left = 0 if _KERNEL_MODULE in sys.modules else PYTHON_STEPS
+        spent = PYTHON_SECONDS if _KERNEL_MODULE in sys.modules else _python_seconds
+        hand_over = start + max(0.0, PYTHON_SECONDS - spent)
     for i, v in enumerate(seeds):
-        part, steps = _grow_python(problem, [v], prune, watch, deadline, left)
-        if part is None:  # over the budget: this seed and the rest in the kernel
+        part = _grow_python(problem, [v], prune, watch, deadline, hand_over)
+        if part is None:  # past the budget: this seed and the rest in the kernel
+            _python_seconds += time.process_time() - start
             from .candidates_kernel import kernel_grower
 
             kernel = kernel_grower(problem, prune)
             if kernel is None:
-                part, _ = _grow_python(problem, seeds[i:], prune, watch, deadline)
+                part = _grow_python(problem, seeds[i:], prune, watch, deadline)
+                assert part is not None
                 found.extend(part)
                 return found
             for u in seeds[i:]:
@@ -281,20 +292,19 @@ def _grow(
                 if not grown.complete:
                     return found
             return found
-        if left is not None:
-            left -= steps
         found.extend(part)
         if not part.complete:
-            return found
+            break
+    _python_seconds += time.process_time() - start
     return found
 
 
 def _grow_python(
     problem: Problem, seeds: list[int], prune: bool, watch: _Watch,
-    deadline: Deadline | None = None, max_steps: int | None = None,
-) -> tuple[_Found | None, int]:
-    """The growth of :func:`_grow` in Python, and the steps it took; (None, steps) when it
-    took more than ``max_steps`` (what it had counted against the cap is taken back)."""
+    deadline: Deadline | None = None, hand_over: float | None = None,
+) -> _Found | None:
+    """The growth of :func:`_grow` in Python; None once the process time passes
+    ``hand_over`` (what it had counted against the cap is taken back)."""
     model = problem.model
     lower_bound = model.buffer_lower_bound
     price = model.dram_bytes
@@ -318,15 +328,15 @@ def _grow_python(
         while stack:
             group, group_anc, group_desc, group_nbr, group_forbid, last = stack.pop()
             steps += 1
-            if max_steps is not None and steps > max_steps:
-                watch.count(-counted)
-                return None, steps
             if steps % CHECK_EVERY == 1:  # the first step too: the deadline may have passed
+                if hand_over is not None and time.process_time() >= hand_over:
+                    watch.count(-counted)
+                    return None
                 new, counted = len(found.masks) - counted, len(found.masks)
                 if watch.should_stop(new):
                     found.complete = False
                     found.evaluated += evaluated
-                    return found, steps
+                    return found
                 if deadline is not None and steps % 16384 == 1:
                     deadline.report("enumerating candidates", done=len(found.masks),
                                     unit="candidate groups found")
@@ -366,7 +376,7 @@ def _grow_python(
                     add_after(new_desc & ~new)
     found.evaluated += evaluated
     watch.count(len(found.masks) - counted)
-    return found, steps
+    return found
 
 
 def chain_plan(problem: Problem, cands: CandidateSet) -> tuple[int | None, list[int]]:

@@ -107,7 +107,7 @@ def both_ways(graph: Graph, scheme: str, buffer: int, monkeypatch, **constraints
     """(Python growth, kernel growth) candidate sets of one problem."""
     def run(kernel: bool):
         monkeypatch.setattr(candidates, "USE_KERNEL", kernel)
-        monkeypatch.setattr(candidates, "PYTHON_STEPS", 0)
+        monkeypatch.setattr(candidates, "PYTHON_SECONDS", 0.0)
         model = make_cost_model(scheme, graph, 1)
         return key(enumerate_candidates(make_problem(graph, model, buffer, **constraints)))
 
@@ -208,10 +208,34 @@ def test_word_masks_round_trip() -> None:
 def test_kernel_growth_in_forked_workers(monkeypatch) -> None:
     """Two forked workers, each growing its seeds in the kernel: the one-process set."""
     graph = build("googlenet")
-    monkeypatch.setattr(candidates, "PYTHON_STEPS", 0)
+    monkeypatch.setattr(candidates, "PYTHON_SECONDS", 0.0)
     model = make_cost_model("brr", graph, 1)
     problem = make_problem(graph, model, 256 * 1024)
     one = key(enumerate_candidates(problem))
     two = key(enumerate_candidates(problem, workers=2))
     assert len(one[0]) > 1000
     assert two == one
+
+
+@pytest.mark.parametrize("scheme", ["brr", "lbdf"])
+def test_python_hands_over_to_the_kernel_mid_enumeration(scheme: str, monkeypatch) -> None:
+    """Python grows for 0.05 s CPU, the seed under way starts again in the kernel: the
+    set of Python alone."""
+    graph = build("googlenet")
+    python, _ = both_ways(graph, scheme, 256 * 1024, monkeypatch)
+    calls = []
+    original = candidates_kernel.kernel_grower
+
+    def counted(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(candidates_kernel, "kernel_grower", counted)
+    monkeypatch.setattr(candidates, "USE_KERNEL", True)
+    monkeypatch.setattr(candidates, "PYTHON_SECONDS", 0.05)
+    monkeypatch.setattr(candidates, "_python_seconds", 0.0)
+    monkeypatch.setattr(candidates, "_KERNEL_MODULE", "not loaded")
+    model = make_cost_model(scheme, graph, 1)
+    mixed = key(enumerate_candidates(make_problem(graph, model, 256 * 1024)))
+    assert calls and candidates._python_seconds >= 0.05
+    assert mixed == python
