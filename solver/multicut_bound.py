@@ -22,6 +22,11 @@ those pairs and ``c(C)`` is at least the multicut LP ``min c.y, y >= 0, y(P) >= 
 such paths P; by LP duality at least the value of ANY packing of u-v paths ``f_P >= 0``
 with ``sum_{P holds t} f_P <= c(t)`` (each P holds a tensor of C, so ``c(C) >= sum f_P``).
 
+Under BRR a third kind (:mod:`.multicut_stream`): a weakly connected S' whose every group
+must stream its weights in two or more tiles, paying W(v) more for each op v; elements
+"v streams" of price W(v) join the multicut, and ``y(tree of S') + s_v >= 1`` for v the
+heaviest op of S'.
+
 The bound returned is ``base + floor(packing)``: the LP is solved by cutting planes (GLOP;
 shortest paths under the current y find violated paths), its duals are the packing, scaled
 down until every capacity holds in exact arithmetic. So a stop at any point (the deadline)
@@ -79,7 +84,8 @@ class TensorCuts:
     """The hypergraph of the module docstring: ``pins[i]`` the fusible ops of tensor
     ``tensors[i]`` (two or more; its fusible producer first when ``produced[i]``),
     ``price[i]`` its cut price in bytes; ``of_op[v]`` the indices of the tensors op v is a
-    pin of."""
+    pin of. Under BRR, ``price`` goes on with one element per op (index ``len(tensors) +
+    v``, price W(v)): "v streams in two or more tiles" (:mod:`.multicut_stream`)."""
 
     tensors: tuple[int, ...]
     pins: tuple[tuple[int, ...], ...]
@@ -111,6 +117,8 @@ def tensor_cuts(problem: Problem) -> TensorCuts:
         pins.append(tuple(group))
         produced.append(fusible_producer)
         price.append(tensor.elements * b * (1 if counted else 2))
+    if problem.model.name == "brr":
+        price += [0 if unfusable >> v & 1 else op.params * b for v, op in enumerate(graph.ops)]
     return TensorCuts(tuple(tensors), tuple(pins), tuple(produced), tuple(price),
                       tuple(map(tuple, of_op)))
 
@@ -135,7 +143,7 @@ def multicut_bound(problem: Problem, deadline: Deadline | None = None, *,
     targets: dict[int, set[int]] = {}
     for u, v in pairs:
         targets.setdefault(u, set()).add(v)
-    m = len(cuts.tensors)
+    m = len(cuts.price)
     scale = float(max(cuts.price, default=1))
     solver = pywraplp.Solver.CreateSolver("GLOP")
     y = [solver.NumVar(0.0, solver.infinity(), "") for _ in range(m)]
@@ -157,6 +165,8 @@ def multicut_bound(problem: Problem, deadline: Deadline | None = None, *,
             found += _short_paths(cuts, lengths, u, vs)
         if overflow and not (_expired(deadline) and rounds > 1):
             found += _overflow_trees(problem, cuts, lengths, deadline)
+            if len(cuts.price) > len(cuts.tensors):
+                found += _stream_trees(problem, cuts, lengths, deadline)
         added = 0
         for tensors in found:
             key = frozenset(tensors)
@@ -213,6 +223,25 @@ def _overflow_trees(problem: Problem, cuts: TensorCuts, lengths: list[float],
     drops (LBDF, BRR), so no group holds all of S', some tensor of the tree joining S' is
     cut in every plan, and ``y(tree) >= 1`` is valid. Kept when the tree is shorter than 1."""
     model, beta = problem.model, problem.buffer_bytes
+    return _grown_trees(problem, cuts, lengths, deadline,
+                        lambda hull: model.buffer_lower_bound(hull) >= beta, None)
+
+
+def _stream_trees(problem: Problem, cuts: TensorCuts, lengths: list[float],
+                  deadline: Deadline | None) -> list[tuple[int, ...]]:
+    """BRR: trees grown the same way until every group holding S' must stream in two or
+    more tiles (:mod:`.multicut_stream`); the constraint is ``y(tree) + s_v >= 1`` with v
+    the heaviest op of S'."""
+    from .multicut_stream import StreamTest
+
+    test = StreamTest(problem)
+    return _grown_trees(problem, cuts, lengths, deadline, test.forced, test.heaviest)
+
+
+def _grown_trees(problem: Problem, cuts: TensorCuts, lengths: list[float],
+                 deadline: Deadline | None, stop, op_element) -> list[tuple[int, ...]]:
+    """The growth of :func:`_overflow_trees`, until ``stop(hull(S'))``; with
+    ``op_element``, the element ``len(cuts.tensors) + op_element(S')`` joins the tree."""
     fusible = problem.all_ops & ~problem.unfusable
     found = []
     for start in range(problem.num_ops):
@@ -223,7 +252,7 @@ def _overflow_trees(problem: Problem, cuts: TensorCuts, lengths: list[float],
         chosen, tree, length = 1 << start, [], 0.0
         heap: list[tuple[float, int, int, int]] = []
         _push_edges(cuts, lengths, start, chosen, heap)
-        while model.buffer_lower_bound(problem.hull(chosen)) < beta:
+        while not stop(problem.hull(chosen)):
             while heap and chosen >> heap[0][3] & 1:
                 heapq.heappop(heap)
             if not heap:
@@ -237,7 +266,11 @@ def _overflow_trees(problem: Problem, cuts: TensorCuts, lengths: list[float],
                 break
             _push_edges(cuts, lengths, w, chosen, heap)
         else:
-            if tree:
+            if op_element is not None:
+                element = len(cuts.tensors) + op_element(chosen)
+                tree.append(element)
+                length += lengths[element]
+            if tree and length < 1.0 - VIOLATION:
                 found.append(tuple(tree))
     return found
 

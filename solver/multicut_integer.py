@@ -72,6 +72,10 @@ def integer_multicut(problem: Problem, cuts, constraints: list[tuple[int, ...]],
             from .multicut_bound import _overflow_trees
 
             lazy += _overflow_trees(problem, cuts, [float(c) for c in cut], deadline)
+        if len(cuts.price) > len(cuts.tensors):  # BRR: streaming forced and not paid
+            from .multicut_bound import _stream_trees
+
+            lazy += _stream_trees(problem, cuts, [float(c) for c in cut], deadline)
         if not lazy:
             return IntegerCut(bound, True, rounds, added)
         constraints += lazy

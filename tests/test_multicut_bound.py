@@ -161,3 +161,29 @@ def test_hybrid_quotes_the_multicut_bound() -> None:
     assert result.bound_bytes >= max(noted["bound"], whole_problem_bound(problem))
     assert noted["bound"] > whole_problem_bound(problem)
     assert result.bound_bytes <= result.objective_bytes
+
+
+def test_brr_streaming_constraints_are_used_and_valid(monkeypatch) -> None:
+    """BRR: the forced-streaming trees (``multicut_stream``) are found on these DAGs, and
+    the bound with them stays at most the brute-force optimum."""
+    import fuseplan.solver.multicut_bound as module
+
+    found: list[tuple[int, ...]] = []
+    seen = 0
+    original = module._stream_trees
+
+    def counted(*args):
+        trees = original(*args)
+        found.extend(trees)
+        return trees
+
+    monkeypatch.setattr(module, "_stream_trees", counted)
+    for seed in range(4):
+        for buffer in (1_500, 3_000):
+            problem, optimum = _small("brr", seed, buffer)
+            found.clear()
+            assert multicut_bound(problem).value <= optimum, (seed, buffer)
+            ops_at = len(tensor_cuts(problem).tensors)  # op elements come after tensors
+            assert all(max(tree) >= ops_at for tree in found)
+            seen += len(found)
+    assert seen > 0
