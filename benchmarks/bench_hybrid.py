@@ -233,7 +233,8 @@ def summary(groups: list[list[Run]], known: dict[tuple[str, str, int], BestKnown
                 cells.append(f"{statistics.median(gaps):+.1f} ({gaps[0]:+.1f}..{gaps[-1]:+.1f}),"
                              f" {t1_text} ({reached}/{len(mine)})")
         said = verdict(runs, best)
-        short = "yes" if said.endswith("hybrid 3x sooner") or "no other method" in said else "no"
+        short = ("-" if said.startswith("verdict: needs") else
+                 "yes" if said.endswith("hybrid 3x sooner") or "no other method" in said else "no")
         print(f"| {first.net.split(',seed')[0]} | {first.scheme.upper()} {first.buffer_kb} | "
               f"{best / 2**20:.3f}{status} | " + " | ".join(cells) + f" | {short} |")
 
