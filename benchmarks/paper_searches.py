@@ -158,6 +158,35 @@ def best_of_seeds(rows: list[dict]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def by_search(rows: list[dict]) -> list[str]:
+    """One line per (net, scheme, search), one column per repair: mean fusible MB over the
+    seeds (gap to the optimum; seeds when more than one), then greedy and the paper's
+    base -> GET (the layout of the README's learned-repair table)."""
+    values = _values(rows)
+    repairs = [r for r in ("cost", "random", *LEARNED)
+               if any(m.partition(":")[2] == r for _, _, m in values)]
+    keys = sorted({(n, sc, m.partition(":")[0]) for n, sc, m in values if ":" in m})
+    head = ["net", "scheme", "search", "optimum MB", *repairs, "greedy", "paper base -> GET"]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for net, scheme, search in keys:
+        optimum, label = _reference([r for r in rows if r["net"] == net
+                                     and r["scheme"] == scheme])
+        row = [net, scheme, search, "-" if optimum is None else f"{optimum:.3f}{label}"]
+        for method in [f"{search}:{r}" for r in repairs] + ["greedy"]:
+            v = values.get((net, scheme, method))
+            if not v:
+                row.append("-")
+                continue
+            gap = "" if optimum is None else f" ({100 * (mean(v) / optimum - 1):.1f} %"
+            seeds = f", {len(v)} seeds" if len(v) > 1 and gap else ""
+            row.append(f"{mean(v):.3f}{gap}{seeds}{')' if gap else ''}")
+        base = paper_figure("34", scheme, search, "random", net)
+        get = paper_figure("34", scheme, search, "cost", net)
+        row.append("-" if base is None else f"{base:.3f} -> {get:.3f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def _values(rows: list[dict]) -> dict[tuple[str, str, str], list[float]]:
     out: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for r in rows:
@@ -248,6 +277,9 @@ def main() -> int:
     print("\n".join(summarise(rows, args.table)))
     print("\nREADME table (mean over seeds, gap to the proven optimum):\n")
     print("\n".join(compact(rows, args.table)))
+    if any(r.get("method", "").partition(":")[2] in LEARNED for r in rows):
+        print("\nBy search, one column per repair (mean over seeds, gap to the optimum):\n")
+        print("\n".join(by_search(rows)))
     best = best_of_seeds(rows)
     if best:
         print("\nBest of the seeds (the paper's fair comparison):\n")
