@@ -21,8 +21,10 @@ Steps (``docs/hybrid.md``):
    proves in seconds. After the first rounds, so that the hard graphs, where the probe
    fails, have the hybrid's first plans as soon as before.
 5. The answer: the best valid plan from any step; the bound is the larger of the master's
-   (a relaxation, valid for the whole problem when the pruning is safe) and
-   ``bounds.whole_problem_bound``; OPTIMAL only when the bound meets the plan.
+   (a relaxation, valid for the whole problem when the pruning is safe),
+   ``bounds.whole_problem_bound`` and the multicut bound (``multicut_bound.py``, computed
+   after the safe pairs for ``MULTICUT_SHARE`` of the limit); OPTIMAL only when the bound
+   meets the plan.
 """
 
 from __future__ import annotations
