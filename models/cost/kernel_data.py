@@ -86,7 +86,8 @@ def kernel_data(tables: GraphTables, b: int) -> KernelData | None:
     t_row = [r * b for r in tables.t_row]
     t_size = [r * h for r, h in zip(t_row, tables.t_h)]
     weights = [r.weight * b for r in ops]
-    total_bytes = sum(weights) + 2 * sum(t_size) * max(1, max_h)
+    # BRR's streamed traffic n * sum W and halo re-reads (n - 1) * halo * r, n <= max H
+    total_bytes = (sum(weights) + 2 * sum(t_size)) * max(1, max_h)
     if (max_h * (path_bound + tables.lcm_h) >= INT64_SAFE or total_bytes >= INT64_SAFE
             or tables.lcm_h >= INT64_SAFE):
         return None
