@@ -83,7 +83,7 @@ def test_kernel_price_equals_the_model_on_random_cnns(scheme: str, seed: int,
                                                       monkeypatch) -> None:
     rng = random.Random(seed)
     graph = random_cnn(rng, 18)
-    buffers = sorted({pick_buffer(graph, scheme, rng) for _ in range(3)} | {1 << 40})
+    buffers = sorted({pick_buffer(graph, scheme, rng) for _ in range(3)} | {1 << 50})
     groups: set[int] = set()
     for beta in buffers[:-1]:
         groups |= asked_groups(graph, scheme, beta, monkeypatch)
@@ -239,3 +239,21 @@ def test_python_hands_over_to_the_kernel_mid_enumeration(scheme: str, monkeypatc
     mixed = key(enumerate_candidates(make_problem(graph, model, 256 * 1024)))
     assert calls and candidates._python_seconds >= 0.05
     assert mixed == python
+
+
+def test_numbers_beyond_int64_stay_in_python(monkeypatch) -> None:
+    """A graph whose byte counts could overflow int64: no kernel, Python grows (same set
+    with the kernel asked for as without)."""
+    from brute_force import _with_outputs
+    from fuseplan.models.graph import GraphBuilder
+
+    gb = GraphBuilder("huge")
+    x = gb.input("x", 1 << 50, 64, 8)
+    a = gb.op("a", "Conv", [x], (1 << 50, 64, 8), params=16, k=3)
+    b = gb.op("b", "Conv", [a], (1 << 50, 64, 8), params=16, k=3)
+    gb.op("c", "Add", [a, b], (1 << 50, 64, 8))
+    graph = _with_outputs(gb)
+    for scheme in ("brr", "lbdf"):
+        assert model_kernel(make_cost_model(scheme, graph)) is None
+        python, kernel = both_ways(graph, scheme, 1 << 62, monkeypatch)
+        assert kernel == python and len(python[0]) > 3
