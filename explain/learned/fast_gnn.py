@@ -6,7 +6,7 @@ sets and clears the masks at every step, and each toggle of ``MessagePassing.exp
 re-inspects the layer's signatures. Our groups have tens of ops, so that Python work is most
 of the time. The functions here run the same torch operations in the same order on the
 layers' own weights, so the masks are bit for bit PyG's (``tests/test_fast_gnn.py`` compares
-them with ``torch.equal`` on zoo groups, and the README's speed note a whole search's plans):
+them with ``torch.equal`` on zoo groups, and a search's plan with PyG's path and without):
 
 - :func:`masked_gnn`: :class:`~fuseplan.explain.gnn.ValidityGNN` with every GraphConv message
   ``x_j`` multiplied by a per-edge weight (PyG's ``explain_message``), summed into its target
