@@ -61,7 +61,7 @@ class Entry:
 class BestKnown:
     """The yardstick of one instance: its best plan and the best bound of every run."""
 
-    entry: Entry  # the run with the least fusible total (OPTIMAL first at a tie)
+    entry: Entry  # the run with the least fusible total (OPTIMAL first, then the latest)
     bound: int | None  # the greatest bound over every run of the instance
     runs: int
 
@@ -95,8 +95,8 @@ def best_known(path: Path = RESULTS) -> dict[Key, BestKnown]:
     for entry in read_entries(path):
         by_key.setdefault(entry.key, []).append(entry)
     known = {}
-    for key, entries in by_key.items():
-        best = min(entries, key=lambda e: (e.fusible, e.status != "OPTIMAL"))
+    for key, entries in by_key.items():  # at a full tie the later run (re-measured) counts
+        best = min(reversed(entries), key=lambda e: (e.fusible, e.status != "OPTIMAL"))
         bounds = [e.bound for e in entries if e.bound is not None]
         known[key] = BestKnown(best, max(bounds) if bounds else None, len(entries))
     return known
