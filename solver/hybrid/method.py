@@ -42,7 +42,9 @@ Prune = Literal["safe", "aggressive"]
 WARM_SHARE = 0.1  # of the time limit, at most, for the warm-start search
 PROBE_SHARE = 0.3  # of the time limit, at most, for the hand-over probe (auto's enumeration)
 PROBE_MAX_S = 10.0  # and never longer (also without a time limit)
-PROBE_CANDIDATES = 250_000  # more: not handed over (auto's arcs and path take seconds more)
+# more: not handed over. A memory guard: compiled growth lists ~300,000 groups/s, so the
+# probe's 10 s lists about 3 M at most, and auto's path over 1.3 M took ~4 s (2026-12-03).
+PROBE_CANDIDATES = 3_000_000
 PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share of the limit
 PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
 WARM_EVALUATIONS = 300
