@@ -22,8 +22,8 @@ Steps (``docs/hybrid.md``):
    fails, have the hybrid's first plans as soon as before.
 5. The answer: the best valid plan from any step; the bound is the larger of the master's
    (a relaxation, valid for the whole problem when the pruning is safe),
-   ``bounds.whole_problem_bound`` and the multicut bound (``multicut_bound.py``, computed
-   after the safe pairs for ``MULTICUT_SHARE`` of the limit); OPTIMAL only when the bound
+   ``bounds.whole_problem_bound`` and the multicut bound (``multicut_bound.py``, over the
+   safe pairs, computed after the probe for ``MULTICUT_SHARE`` of the limit); OPTIMAL only when the bound
    meets the plan.
 """
 
@@ -265,7 +265,6 @@ class _Hybrid:
         self.details["separate_pairs"] = {"minimal": len(pairs.minimal), "total": pairs.total,
                                           "priced": pairs.priced, "complete": pairs.complete,
                                           "seconds": round(pairs.seconds, 4)}
-        self._multicut(pairs.minimal)
         separate = list(pairs.minimal) if self.settings.separate else []
         if self.settings.prune == "aggressive":
             separate += self._aggressive(pairs.minimal, known=set(separate))
@@ -284,6 +283,7 @@ class _Hybrid:
                        lambda: self.best, self.offer, stats)
             if not stats.proven and self._probe():
                 return ""
+        self._multicut(pairs.minimal)  # after the probe: a handed-over answer needs no bound
         if not stats.proven:
             run_rounds(built, self.limits, self.deadline, self.rank, self.repair,
                        lambda: self.best, self.offer, stats)
