@@ -94,6 +94,24 @@ def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
     fewer restrictions: more candidates only lower the bound). An incomplete one must come
     from a ONE-process enumeration (``workers=1``), which grows seeds in increasing op id:
     the groups it missed are then relaxed by :mod:`.lp_bound_relax`."""
+    return lp_with_duals(problem, deadline, cands=cands).bound
+
+
+@dataclass(frozen=True)
+class LpDuals:
+    """:func:`lp_with_duals`' answer: the bound, the duals ``pi`` (bytes per op) of its best
+    Lagrangian bound (the LP's optimal duals when ``bound.proven``), and the columns priced
+    (``inc``: costs in bytes; row ``i`` is ``cands.masks[i]`` when nothing was relaxed)."""
+
+    bound: LpBound
+    duals: np.ndarray
+    inc: Incidence
+
+
+def lp_with_duals(problem: Problem, deadline: Deadline | None = None, *,
+                  cands: CandidateSet | None = None) -> LpDuals:
+    """:func:`lp_lower_bound` with the duals behind it (for reduced-cost fixing,
+    ``solver/exact/price_fixing.py``)."""
     start = time.perf_counter()
     if cands is None:
         cands = enumerate_candidates(problem, _enumeration_deadline(deadline))
@@ -116,15 +134,18 @@ def lp_lower_bound(problem: Problem, deadline: Deadline | None = None, *,
         _, chain = chain_plan(problem, cands)
         initial = sorted(set(initial) | set(chain))
     lp_start = time.perf_counter()
-    value, proven, columns, iterations, lp_value, why = _column_generation(inc, initial, deadline)
+    found = _column_generation(inc, initial, deadline)
+    proven, why = found.proven, found.why
     if first < problem.num_ops:
         proven = False
         cause = ("candidates incomplete" if not cands.complete
                  else f"over {MAX_ENTRIES:,} op entries in the LP")
         why = (f"{cause} (groups of lowest op >= {first} relaxed to per-op floors); {why}")
     now = time.perf_counter()
-    return LpBound(value, proven, columns, iterations, now - start, len(cands),
-                   cands.complete, first, lp_value, enumerated, now - lp_start, why)
+    bound = LpBound(found.value, proven, found.columns, found.iterations, now - start,
+                    len(cands), cands.complete, first, found.lp_value, enumerated,
+                    now - lp_start, why)
+    return LpDuals(bound=bound, duals=found.duals * found.scale, inc=inc)
 
 
 MAX_ENTRIES = 50_000_000  # ops summed over the groups in the LP: about 20 B each at peak
@@ -161,10 +182,24 @@ def _enumeration_deadline(deadline: Deadline | None) -> Deadline | None:
     return early
 
 
-def _column_generation(
-    inc: Incidence, initial: list[int], deadline: Deadline | None
-) -> tuple[int, bool, int, int, float | None, str]:
-    """(bound, proven, columns in the master, iterations, last master optimum, why)."""
+@dataclass(frozen=True)
+class _Generated:
+    """What :func:`_column_generation` found: the bound in whole bytes, whether it is the LP
+    optimum, the master's size and iterations, its last optimum (bytes), why it ended, and
+    the duals of the best Lagrangian bound in scaled units (times ``scale`` = bytes)."""
+
+    value: int
+    proven: bool
+    columns: int
+    iterations: int
+    lp_value: float | None
+    why: str
+    duals: np.ndarray
+    scale: float
+
+
+def _column_generation(inc: Incidence, initial: list[int], deadline: Deadline | None
+                       ) -> _Generated:
     from ortools.linear_solver import pywraplp
 
     n = inc.num_ops
@@ -195,35 +230,41 @@ def _column_generation(
 
     scaled = Incidence(inc.by_op, inc.masks, costs, inc.sizes)
     # pi = 0: each op's cheapest share c_S/|S| (valid before any LP is solved)
-    best = lagrangian_bound(scaled, np.zeros(n), artificial)
+    best_duals = np.zeros(n)
+    best = lagrangian_bound(scaled, best_duals, artificial)
     lp_value = None
     per_round = max(100, 5 * n)
+
+    def ended(proven: bool, iteration: int, why: str) -> _Generated:
+        return _Generated(_rounded(best, scale), proven, len(in_master), iteration, lp_value,
+                          why, best_duals, scale)
+
     for iteration in range(1, MAX_ITERATIONS + 1):
         if deadline is not None and deadline.end is not None:
             left = deadline.end - time.perf_counter()
             solver.SetTimeLimit(int(1000 * max(MASTER_GRACE_S, left)))
         status = solver.Solve()
         if status != pywraplp.Solver.OPTIMAL:
-            return _rounded(best, scale), False, len(in_master), iteration, lp_value, (
-                f"master LP not solved to optimality (GLOP status {status})")
+            return ended(False, iteration,
+                         f"master LP not solved to optimality (GLOP status {status})")
         lp_value = objective.Value() * scale
         duals = np.array([r.dual_value() for r in rows])
-        best = max(best, lagrangian_bound(scaled, duals, artificial))
+        bound = lagrangian_bound(scaled, duals, artificial)
+        if bound > best:
+            best, best_duals = bound, duals
         rc = costs - inc.by_op @ duals
         picked = set(most_negative(rc, per_round, TOLERANCE).tolist())
         picked |= set(best_per_op(scaled, rc, TOLERANCE).tolist())
         new = sorted(picked - in_master)
         if not new:
             # no candidate prices out: the master's optimum is the LP optimum
-            return _rounded(best, scale), True, len(in_master), iteration, lp_value, (
-                "LP optimum: no candidate of negative reduced cost")
+            return ended(True, iteration, "LP optimum: no candidate of negative reduced cost")
         if _expired(deadline):
-            return _rounded(best, scale), False, len(in_master), iteration, lp_value, (
-                "deadline: the best Lagrangian bound so far")
+            return ended(False, iteration, "deadline: the best Lagrangian bound so far")
         for column in new:
             add(column)
-    return _rounded(best, scale), False, len(in_master), MAX_ITERATIONS, lp_value, (
-        f"stopped after {MAX_ITERATIONS} iterations: the best Lagrangian bound")
+    return ended(False, MAX_ITERATIONS,
+                 f"stopped after {MAX_ITERATIONS} iterations: the best Lagrangian bound")
 
 
 def _rounded(bound: float, scale: float) -> int:
