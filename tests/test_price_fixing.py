@@ -135,3 +135,40 @@ def test_an_invalid_incumbent_is_refused() -> None:
         if incomplete.complete:
             pytest.skip("enumeration finished before its deadline")
         price_and_fix(problem, incomplete, _singletons(problem), Deadline(Limits()))
+
+
+def test_the_hybrid_prices_and_fixes_a_complete_list_of_a_many_ideal_graph(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Six parallel chains (4,098 ideals) with auto's ideal cap lowered below that: the
+    probe lists every group, price and branch proves the optimum (the ideals solver's), and
+    the answer says so; with price fixing's CP-SAT given no columns to keep (MAX_KEPT 0)
+    the plan stays the hybrid's, FEASIBLE or proven by its own loop, never below the LP."""
+    from test_hybrid_prune import _six_branches
+
+    from fuseplan.models.validate import check_plan
+    from fuseplan.solver.exact import auto
+    from fuseplan.solver.hybrid import method
+    from fuseplan.solver.hybrid.method import HybridSettings, solve
+
+    graph = _six_branches()
+    problem = make_problem(graph, make_cost_model("brr", graph, 1), 1_000)
+    settings = HybridSettings(warm_evaluations=1)  # its plan 6,768 B, the optimum 6,688 B
+    optimum = ideals.solve(problem, Limits()).objective_bytes
+    monkeypatch.setattr(auto, "AUTO_IDEAL_CAP", 1_000)
+    monkeypatch.setattr(method, "PROBE_AFTER_SHARE", 0.0)
+    result = solve(problem, Limits(time_limit_s=30), settings=settings)
+    priced = result.details["price_fixing"]
+    assert result.details["handover_probe"]["ideals"] == "more than 1,000"
+    assert "handed_over" not in result.details
+    assert (result.status, result.objective_bytes) == ("OPTIMAL", optimum)
+    assert priced["status"] == "OPTIMAL" and priced["lp_bound"] <= optimum
+    assert priced["cpsat"] and priced["incumbent"] > optimum
+    assert 0 < priced["kept"] < priced["candidates"]
+    assert "price and branch, OPTIMAL" in result.details["why"]
+    check_plan(result.plan, graph, problem.model)
+
+    monkeypatch.setattr(price_fixing, "MAX_KEPT", 0)
+    capped = solve(problem, Limits(time_limit_s=3), settings=settings)
+    said = capped.details["price_fixing"]
+    assert said["cpsat"] is False and "CP-SAT not run" in said["why"]
+    assert said["lp_bound"] <= capped.bound_bytes <= optimum <= capped.objective_bytes
+    check_plan(capped.plan, graph, problem.model)

@@ -16,15 +16,19 @@ Steps (``docs/hybrid.md``):
    best plan so far, until the master proves a plan optimal or the time runs out. At
    ``PROBE_AFTER_SHARE`` of the time limit the loop pauses for the hand-over probe: auto's
    own enumeration, for ``PROBE_SHARE`` of the limit (at most ``probe_s``). When it lists
-   every candidate group (at most ``PROBE_CANDIDATES``), auto's shortest path over the
-   ideals runs on them and its optimum is the answer ("handed over"): the graphs auto
-   proves in seconds. After the first rounds, so that the hard graphs, where the probe
-   fails, have the hybrid's first plans as soon as before.
+   every candidate group (at most ``PROBE_CANDIDATES``) of a graph with at most
+   ``auto.AUTO_IDEAL_CAP`` ideals, auto's shortest path over the ideals runs on them and
+   its optimum is the answer ("handed over"): the graphs auto proves in seconds. With more
+   ideals (wide and cell nets), the complete list goes to price and branch
+   (``solver/exact/price_fixing.py``: the LP bound over every group, reduced-cost fixing
+   against the hybrid's best plan, CP-SAT over the columns kept) for the rest of the
+   time: exact, its bound valid for the whole problem. After the first rounds, so that the
+   hard graphs, where the probe fails, have the hybrid's first plans as soon as before.
 5. The answer: the best valid plan from any step; the bound is the larger of the master's
    (a relaxation, valid for the whole problem when the pruning is safe),
-   ``bounds.whole_problem_bound`` and the multicut bound (``multicut_bound.py``, over the
-   safe pairs, computed after the probe for ``MULTICUT_SHARE`` of the limit); OPTIMAL only when the bound
-   meets the plan.
+   ``bounds.whole_problem_bound``, the multicut bound (``multicut_bound.py``, over the
+   safe pairs, computed after the probe for ``MULTICUT_SHARE`` of the limit) and price and
+   branch's; OPTIMAL only when the bound meets the plan.
 """
 
 from __future__ import annotations
@@ -121,42 +125,59 @@ def _handed(result: SolveResult, why: str, noted: dict[str, Any]) -> SolveResult
     return dataclasses.replace(result, details={**result.details, **said}, plan=plan)
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """What the probe listed: ``lattice`` (auto's ideals; None when there are more than
+    ``auto.AUTO_IDEAL_CAP``) and ``found``, every candidate group (None unless the list is
+    complete and at most ``PROBE_CANDIDATES``)."""
+
+    lattice: Any
+    found: Any  # CandidateSet | None
+
+
 def _probe(problem: Problem, limits: Limits, deadline: Deadline, budget: float,
-           noted: dict[str, Any]) -> tuple[str, SolveResult] | None:
-    """The second hand-over test: ``auto``'s own enumeration of the candidate groups for at
-    most ``budget`` seconds. When it lists them all, at most ``PROBE_CANDIDATES``, auto's
-    exact shortest path over the ideals solves the rest in about a second (the enumeration
-    is most of auto's time): it runs on the groups listed, so nothing is done twice, and
-    its answer is returned with why. None otherwise (the candidates are dropped).
-    ``noted["handover_probe"]`` records what the probe saw."""
+           noted: dict[str, Any]) -> _Listed:
+    """The probe: ``auto``'s own enumeration of the candidate groups for at most ``budget``
+    seconds, after counting the ideals up to ``auto.AUTO_IDEAL_CAP``. ``noted
+    ["handover_probe"]`` records what it saw. The caller decides what a complete list is
+    for (:meth:`_Hybrid._probe`)."""
     import time
 
     from fuseplan.models.lattice import ideal_lattice
 
     from ..candidates import enumerate_candidates
-    from ..exact import auto, ideals
+    from ..exact import auto
 
     started = time.perf_counter()
     lattice, complete = ideal_lattice(problem.graph, auto.AUTO_IDEAL_CAP, deadline.expired)
-    if not complete:
-        noted["handover_probe"] = {"ideals": f"more than {auto.AUTO_IDEAL_CAP:,}",
-                                   "seconds": round(time.perf_counter() - started, 4)}
-        return None
+    ideals = len(lattice) if complete else f"more than {auto.AUTO_IDEAL_CAP:,}"
     sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=limits.stop))
     found = enumerate_candidates(problem, sub, workers=limits.workers)
     seconds = time.perf_counter() - started
-    noted["handover_probe"] = {"ideals": len(lattice), "candidates": len(found),
+    noted["handover_probe"] = {"ideals": ideals, "candidates": len(found),
                                "complete": found.complete, "seconds": round(seconds, 4),
                                "budget_s": round(budget, 4)}
-    if not found.complete or len(found) > PROBE_CANDIDATES:
-        return None
-    result = ideals.solve(problem, limits, deadline=deadline, candidates=found,
-                          lattice=lattice, why="auto's method for this graph")
+    listed = found.complete and len(found) <= PROBE_CANDIDATES
+    return _Listed(lattice if complete else None, found if listed else None)
+
+
+def _handed_to_ideals(problem: Problem, limits: Limits, deadline: Deadline,
+                      listed: _Listed, noted: dict[str, Any]) -> tuple[str, SolveResult] | None:
+    """Few ideals and every group listed: auto's exact shortest path over the ideals solves
+    the rest in about a second (the enumeration is most of auto's time); it runs on the
+    groups listed, so nothing is done twice, and its answer is returned with why. None when
+    it is not proven in time (the hybrid's plan may be better)."""
+    from ..exact import ideals
+
+    result = ideals.solve(problem, limits, deadline=deadline, candidates=listed.found,
+                          lattice=listed.lattice, why="auto's method for this graph")
     if result.status != "OPTIMAL":
-        return None  # the time ran out in the path: the hybrid's plan may be better
-    why = (f"hybrid: {len(lattice):,} ideals, {len(found):,} candidate groups listed in "
-           f"{seconds:.1f} s (at most {PROBE_CANDIDATES:,} within {budget:.1f} s): handed "
-           "over to auto's exact shortest path over the ideals, on the groups listed")
+        return None
+    probe = noted["handover_probe"]
+    why = (f"hybrid: {len(listed.lattice):,} ideals, {probe['candidates']:,} candidate groups "
+           f"listed in {probe['seconds']:.1f} s (at most {PROBE_CANDIDATES:,} within "
+           f"{probe['budget_s']:.1f} s): handed over to auto's exact shortest path over the "
+           "ideals, on the groups listed")
     return why, result
 
 
@@ -179,6 +200,7 @@ class _Hybrid:
         self.details: dict[str, Any] = {"repair": settings.repair, "prune": settings.prune}
         self.handed: SolveResult | None = None  # auto's answer, when the probe handed over
         self.multicut = 0  # the multicut bound, once computed (0: none)
+        self.priced_bound = 0  # price and branch's bound, once computed (0: none)
 
     def offer(self, groups: list[int], origin: str) -> int:
         """Keeps a valid plan when it is the cheapest so far; returns the best cost."""
@@ -306,21 +328,47 @@ class _Hybrid:
             self.settings.probe_s, PROBE_SHARE * limit)
 
     def _probe(self) -> bool:
-        """Runs the hand-over probe (:func:`_probe`); True when auto's answer stands."""
+        """Runs the probe (:func:`_probe`); True when the problem is solved: auto's answer
+        stands (few ideals) or price and branch proved the optimum (many ideals)."""
         budget = self._probe_budget()
         remaining = self.deadline.remaining()
         if remaining is not None:
             budget = min(budget, remaining)
         noted: dict[str, Any] = {}
         started = self.deadline.elapsed()
-        probed = _probe(self.problem, self.limits, self.deadline, budget, noted)
+        listed = _probe(self.problem, self.limits, self.deadline, budget, noted)
         self.details.update(noted)
+        if listed.found is None:
+            return False
+        if listed.lattice is None:
+            return self._price_and_fix(listed.found)
+        probed = _handed_to_ideals(self.problem, self.limits, self.deadline, listed, noted)
         if probed is None:
             return False
         why, result = probed
         self.handed = _handed(result, f"{why} (probed after {started:.1f} s of the hybrid, "
                               f"its best plan {self.best_cost:,} B)", noted)
         return True
+
+    def _price_and_fix(self, found: Any) -> bool:
+        """Many ideals, but every candidate group listed: the LP bound over the list,
+        reduced-cost fixing against the best plan and CP-SAT over the columns kept
+        (``solver/exact/price_fixing.py``), for the rest of the time. Its plan is offered,
+        its bound is valid for the whole problem; True when it proved the optimum."""
+        from ..exact.price_fixing import price_and_fix
+
+        fixed = price_and_fix(self.problem, found, self.best, self.deadline, self.limits)
+        self.priced_bound = fixed.bound
+        self.offer(list(fixed.plan), "price and branch (CP-SAT over the columns kept by "
+                   "reduced-cost fixing)")
+        self.details["price_fixing"] = {
+            "candidates": fixed.candidates, "lp_bound": fixed.lp_bound,
+            "lp_optimum": fixed.lp_proven, "incumbent": fixed.upper, "kept": fixed.kept,
+            "cost": fixed.cost, "bound": fixed.bound, "status": fixed.status,
+            "cpsat": fixed.cpsat, "lp_s": round(fixed.lp_seconds, 4),
+            "fixing_s": round(fixed.fixing_seconds, 4),
+            "cpsat_s": round(fixed.cpsat_seconds, 4), "why": fixed.why}
+        return fixed.status == "OPTIMAL"
 
     def _aggressive(self, minimal: tuple[tuple[int, int], ...],
                     known: set[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -364,12 +412,13 @@ class _Hybrid:
 
     def _whole_problem_bound(self) -> int:
         """A lower bound valid for the whole problem whatever was pruned: the only bound an
-        aggressively pruned plan is quoted against; the larger of A*'s estimate and the
-        multicut bound."""
+        aggressively pruned plan is quoted against; the largest of A*'s estimate, the
+        multicut bound and price and branch's bound (the LP over every candidate group, or
+        CP-SAT's over the columns kept)."""
         from ..bounds import whole_problem_bound
 
         estimate = whole_problem_bound(self.problem, self.deadline)
-        bound = max(estimate, self.multicut)
+        bound = max(estimate, self.multicut, self.priced_bound)
         self.details["astar_estimate"] = estimate
         self.details["whole_problem_bound"] = bound
         return bound
@@ -414,7 +463,12 @@ class _Hybrid:
                     f"{stats.overflow_cuts + stats.exact_cuts} overflow cut(s), plan from "
                     f"{self.best_from}")
         probe = self.details.get("handover_probe")
-        if probe is not None and "candidates" in probe:
+        priced = self.details.get("price_fixing")
+        if priced is not None:
+            said += (f"; {probe['ideals']} ideals but all {priced['candidates']:,} candidate "
+                     f"groups listed in {probe['seconds']:.1f} s: price and branch, "
+                     f"{priced['status']}: {priced['why']}")
+        elif probe is not None and "candidates" in probe:
             said += (f"; not handed over: auto listed {probe['candidates']:,} candidate "
                      f"groups in {probe['seconds']:.1f} s, "
                      + ("not all" if not probe["complete"] else "too many"))
