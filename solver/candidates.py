@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,10 @@ class CandidateSet:
 
     def __len__(self) -> int:
         return len(self.masks)
+
+    def group_masks(self, indices: list[int]) -> list[int]:
+        """The masks of the candidates at ``indices``."""
+        return [self.masks[g] for g in indices]
 
 
 @dataclass
@@ -85,21 +90,7 @@ def enumerate_candidates(
     it is exponential unless ``max_group_ops`` is small).
     """
     start = time.perf_counter()
-    found = _Found()
-    seeds = []
-    for v in range(problem.num_ops):
-        bit = 1 << v
-        anc, desc = problem.ancestors[v], problem.descendants[v]
-        if problem.unfusable & bit:
-            if problem.group_allowed(bit):
-                found.add(bit, 0, anc, desc)
-            continue
-        seeds.append(v)
-        found.evaluated += 1
-        if problem.group_allowed(bit):
-            cost = problem.model.dram_bytes(bit, problem.buffer_bytes)
-            if cost is not None:
-                found.add(bit, int(cost), anc, desc)
+    found, seeds = singletons(problem)
     end = None if deadline is None else deadline.end
     stop = None if deadline is None else deadline.limits.stop
     with _no_cyclic_gc():
@@ -120,6 +111,27 @@ def enumerate_candidates(
         evaluated=found.evaluated,
         seconds=time.perf_counter() - start,
     )
+
+
+def singletons(problem: Problem) -> tuple[_Found, list[int]]:
+    """The one-op candidates (unfusable ops at cost 0, then every op that fits alone) and the
+    seed ops growth starts from (every op that is not unfusable)."""
+    found = _Found()
+    seeds = []
+    for v in range(problem.num_ops):
+        bit = 1 << v
+        anc, desc = problem.ancestors[v], problem.descendants[v]
+        if problem.unfusable & bit:
+            if problem.group_allowed(bit):
+                found.add(bit, 0, anc, desc)
+            continue
+        seeds.append(v)
+        found.evaluated += 1
+        if problem.group_allowed(bit):
+            cost = problem.model.dram_bytes(bit, problem.buffer_bytes)
+            if cost is not None:
+                found.add(bit, int(cost), anc, desc)
+    return found, seeds
 
 
 @contextmanager
@@ -160,12 +172,14 @@ class _Watch:
         self.flag = flag
         self.counter = counter
         self.total = 0  # candidates found, when no counter is shared
+        self.lock = threading.Lock()  # threads growing side by side share ``total``
 
     def count(self, new: int) -> int:
         """Adds ``new`` candidates to the count; returns the count over every process."""
         if self.counter is None:
-            self.total += new
-            return self.total
+            with self.lock:
+                self.total += new
+                return self.total
         with self.counter.get_lock():
             self.counter.value += new
             return self.counter.value

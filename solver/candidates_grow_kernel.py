@@ -10,7 +10,8 @@ ancestors, descendants, neighbours and forbidden partners, the op added last and
 :func:`grow_seed` returns when the seed is done (0), when an array lacks room for one more
 step (1: the caller enlarges it and calls again, the state is all in the arrays) or after
 ``budget`` steps (2: the caller looks at the clock and calls again). The groups come out in
-the order the Python loop finds them, with the same count of evaluated sets.
+the order the Python loop finds them, with the same count of evaluated sets. The entry
+points release the GIL (``nogil``): threads with their own arrays grow seeds side by side.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _slot(keys: np.ndarray, kstamp: np.ndarray, stamp: int, group: np.ndarray) -
         i = (i + 1) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rehash(keys: np.ndarray, kstamp: np.ndarray, kflag: np.ndarray, stamp: int,
            size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The table with ``size`` slots (a power of two), holding this seed's entries."""
@@ -70,7 +71,7 @@ def rehash(keys: np.ndarray, kstamp: np.ndarray, kflag: np.ndarray, stamp: int,
     return new_keys, new_stamp, new_flag
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def push_seed(stack: np.ndarray, v: int, seed: np.ndarray, anc: np.ndarray, desc: np.ndarray,
               nbr: np.ndarray, forbid: np.ndarray) -> None:
     """Puts the seed op ``v`` (its words ``seed``) at the bottom of the stack."""
@@ -85,7 +86,7 @@ def push_seed(stack: np.ndarray, v: int, seed: np.ndarray, anc: np.ndarray, desc
     stack[0, 5 * words + 1] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def grow_seed(scheme: int, data: tuple, anc: np.ndarray, desc: np.ndarray, nbr: np.ndarray,
               forbid: np.ndarray, higher: np.ndarray, max_ops: int, beta: int,
               stack: np.ndarray, keys: np.ndarray, kstamp: np.ndarray, kflag: np.ndarray,

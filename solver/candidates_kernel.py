@@ -9,6 +9,7 @@ model other than the built-in LBDF or BRR, a graph whose numbers could overflow 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,6 +18,17 @@ from .problem import Problem
 
 # kernel steps between two looks at the clock, the stop event and the candidate cap
 STEPS_PER_CALL = 20_000
+
+
+@dataclass(frozen=True)
+class SeedRows:
+    """One seed's groups as the kernel found them: ``rows`` (group, before, after words per
+    row), their F_D, the sets evaluated, and False when a stop cut the seed short."""
+
+    rows: np.ndarray
+    costs: np.ndarray
+    evaluated: int
+    complete: bool
 
 
 class KernelGrower:
@@ -54,6 +66,22 @@ class KernelGrower:
         """Every candidate of two or more ops whose lowest op is ``v`` (growth through ops
         of higher id, never into unfusable ones), as ``candidates._grow`` finds them.
         ``watch`` (``candidates._Watch``) is polled between kernel calls."""
+        nf, evaluated, complete = self._grow_seed(v, watch, deadline)
+        out = _Found()
+        out.complete = complete
+        self._collect(out, nf)
+        out.evaluated = evaluated
+        return out
+
+    def grow_rows(self, v: int, watch) -> SeedRows:
+        """What :meth:`grow` finds for seed ``v``, kept as int64 words (copies), without
+        pins (the caller filters them; ``candidates_rows`` takes no pinned problem)."""
+        nf, evaluated, complete = self._grow_seed(v, watch, None)
+        return SeedRows(self.found[:nf].copy(), self.costs[:nf].copy(), evaluated, complete)
+
+    def _grow_seed(self, v: int, watch, deadline) -> tuple[int, int, bool]:
+        """Runs the kernel on seed ``v``: (groups found, sets evaluated, complete); the groups
+        are the first rows of ``self.found`` and ``self.costs``."""
         k = self.k
         problem = self.problem
         words = self.words
@@ -67,7 +95,7 @@ class KernelGrower:
         c[k.STAMP] += 1
         k.push_seed(self.stack, v, self.mask_words(1 << v, words), self.anc, self.desc,
                     self.nbr, self.forbid)
-        out = _Found()
+        complete = True
         reported = time.perf_counter()
         counted = 0  # groups of this seed counted against the cap so far
         while True:
@@ -84,7 +112,7 @@ class KernelGrower:
             stop = watch.should_stop(nf - counted)
             counted = nf
             if stop:
-                out.complete = False
+                complete = False
                 break
             if deadline is not None and time.perf_counter() - reported > 1.0:
                 reported = time.perf_counter()
@@ -92,9 +120,7 @@ class KernelGrower:
                                 unit="candidate groups found for this seed op")
         nf = int(c[k.FOUND])
         watch.count(nf - counted)
-        self._collect(out, nf)
-        out.evaluated = int(c[k.EVALUATED])
-        return out
+        return nf, int(c[k.EVALUATED]), complete
 
     def _collect(self, out: _Found, nf: int) -> None:
         from fuseplan.models.cost.kernel_data import words_to_masks
@@ -131,9 +157,10 @@ class KernelGrower:
                                                           int(c[k.STAMP]), size)
 
 
-def kernel_grower(problem: Problem, prune: bool) -> KernelGrower | None:
+def kernel_grower(problem: Problem, prune: bool, private: bool = False) -> KernelGrower | None:
     """The compiled grower for ``problem``, or None when the kernel does not apply (growth
-    without pruning, numba missing, another cost model, numbers beyond int64)."""
+    without pruning, numba missing, another cost model, numbers beyond int64). ``private``:
+    with its own copy of the pricing scratch arrays (one per thread)."""
     if not prune:
         return None
     try:
@@ -146,4 +173,9 @@ def kernel_grower(problem: Problem, prune: bool) -> KernelGrower | None:
     if found is None:
         return None
     scheme, data = found
-    return KernelGrower(problem, scheme, data.arrays, data.words)
+    arrays = data.arrays
+    if private:
+        from fuseplan.models.cost.kernel_data import private_arrays
+
+        arrays = private_arrays(arrays)
+    return KernelGrower(problem, scheme, arrays, data.words)

@@ -38,6 +38,15 @@ FIELDS = (
 )
 
 
+SCRATCH_FROM = FIELDS.index("g")  # arrays from here on are scratch a pricing call writes
+
+
+def private_arrays(arrays: tuple) -> tuple:
+    """``arrays`` with fresh copies of the scratch arrays (the tables shared): what a second
+    thread pricing at the same time needs (every field from ``g`` on is written)."""
+    return arrays[:SCRATCH_FROM] + tuple(a.copy() for a in arrays[SCRATCH_FROM:])
+
+
 def mask_words(mask: int, words: int) -> np.ndarray:
     """A Python int mask as ``words`` int64 words (little-endian)."""
     return np.frombuffer(mask.to_bytes(8 * words, "little"), dtype=np.int64).copy()
