@@ -16,6 +16,7 @@ import time
 from fuseplan.models.lattice import ideal_lattice
 
 from ..candidates import CandidateSet, chain_plan, enumerate_candidates
+from ..candidates_rows import CandidateRows, enumerate_rows, growth_threads
 from ..problem import Limits, Problem
 from ..progress import Deadline
 from ..result import SolveResult, finish
@@ -23,6 +24,10 @@ from ..result import SolveResult, finish
 IDEAL_CAP = 200_000
 GRACE_S = 0.25  # to build the arcs of the groups found when enumeration was cut short
 CHECK_EVERY = 4096  # lattice steps between two looks at the clock
+# more ideals than this: grow, link and walk in compiled code (auto's FEW_IDEALS: the nets
+# where auto may walk the lattice beyond the chain-like ones)
+COMPILED_IDEALS = 1_000
+USE_COMPILED = True  # False: the Python path (ints) only, as before the compiled linking
 
 
 def lattice_arcs(
@@ -102,6 +107,32 @@ def shortest_path(
     return int(dist[last]), chosen[::-1]
 
 
+def use_rows(problem: Problem, lattice: dict[int, int]) -> bool:
+    """Whether the ideals path grows, links and walks in compiled code (candidate rows):
+    on branchy nets (more than :data:`COMPILED_IDEALS` ideals, where the candidates run to
+    hundreds of thousands) or once numba is loaded anyway; never when the kernel does not
+    apply (the rows enumeration then says None and Python grows)."""
+    import sys
+
+    loaded = "fuseplan.solver.candidates_grow_kernel" in sys.modules
+    return USE_COMPILED and not problem.pins and (loaded or len(lattice) > COMPILED_IDEALS)
+
+
+def optimal_path(
+    problem: Problem, lattice: dict[int, int], cands: CandidateSet | CandidateRows, deadline: Deadline | None,
+    grace_s: float = 0.0,
+) -> tuple[int | None, list[int], int, bool]:
+    """(cost or None, chosen candidate indices, arcs, linking complete) of the shortest path
+    over ``lattice`` through ``cands``: compiled for rows, in Python for a CandidateSet."""
+    if isinstance(cands, CandidateRows):
+        from .ideals_kernel import rows_shortest_path
+
+        return rows_shortest_path(lattice, cands, deadline, grace_s)
+    out, complete = lattice_arcs(problem, lattice, cands, deadline, grace_s)
+    cost, chosen = shortest_path(out, cands.costs, len(lattice))
+    return cost, chosen, sum(len(a) for a in out), complete
+
+
 def solve(
     problem: Problem,
     limits: Limits,
@@ -128,16 +159,22 @@ def solve(
                 "--method ideals; use --method cpsat-partition (or auto)"
             )
     warm: tuple[int | None, list[int], int | None] = (None, [], None)
+    compiled = candidates is None and use_rows(problem, lattice)
     if limits.time_limit_s is not None and candidates is None:
         from .warm_start import smaller_buffer_plans
 
-        warm = smaller_buffer_plans(problem, limits, deadline, lattice)
-    cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
+        warm = smaller_buffer_plans(problem, limits, deadline, lattice, compiled=compiled)
+    rows = enumerate_rows(problem, deadline, threads=growth_threads(limits.workers)) \
+        if compiled else None
+    cands: CandidateSet | CandidateRows
+    if rows is not None:
+        cands = rows
+    else:
+        cands = candidates or enumerate_candidates(problem, deadline, workers=limits.workers)
     deadline.report("building arcs over ideals")
     # cut short already: one more second to build the arcs of the groups found
     grace = 0.0 if cands.complete else GRACE_S
-    out, arcs_complete = lattice_arcs(problem, lattice, cands, deadline, grace)
-    cost, chosen = shortest_path(out, cands.costs, len(lattice))
+    cost, chosen, arcs, arcs_complete = optimal_path(problem, lattice, cands, deadline, grace)
     complete = cands.complete and arcs_complete
     details = {
         "why": why,
@@ -146,12 +183,16 @@ def solve(
         "candidates_complete": cands.complete,
         "evaluated_sets": cands.evaluated,
         "enumeration_s": round(cands.seconds, 4),
-        "arcs": sum(len(a) for a in out),
+        "arcs": arcs,
     }
+    if rows is not None:
+        details["growth_threads"] = growth_threads(limits.workers)
+    groups = cands.group_masks(chosen)
     if cost is None and not complete:  # cut short: the best plan of consecutive runs
-        cost, chosen = chain_plan(problem, cands)
+        as_set = cands.to_set() if isinstance(cands, CandidateRows) else cands
+        cost, chosen = chain_plan(problem, as_set)
+        groups = as_set.group_masks(chosen)
         details["fallback"] = "time limit: best plan of runs of consecutive ops"
-    groups = [cands.masks[g] for g in chosen]
     if not complete and warm[0] is not None and (cost is None or warm[0] < cost):
         cost, groups = warm[0], warm[1]
         details["fallback"] = f"time limit: the optimal plan at {warm[2]:,} B (valid here too)"

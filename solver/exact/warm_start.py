@@ -11,11 +11,13 @@ without a gap.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from fuseplan.models.plan_build import unfusable_mask
 
 from ..candidates import enumerate_candidates
+from ..candidates_rows import enumerate_rows, growth_threads
 from ..problem import Limits, Problem
 from ..progress import Deadline
 
@@ -36,33 +38,60 @@ def price_at(problem: Problem, groups: list[int]) -> int | None:
 
 
 def smaller_buffer_plans(
-    problem: Problem, limits: Limits, deadline: Deadline, lattice: dict[int, int]
+    problem: Problem, limits: Limits, deadline: Deadline, lattice: dict[int, int], *,
+    compiled: bool = False,
 ) -> tuple[int | None, list[int], int | None]:
     """(fusible total at beta, groups, the smaller buffer it was solved at) of the best plan
-    found at beta/8, beta/4, beta/2 before the deadline; (None, [], None) if none."""
-    from .ideals import lattice_arcs, shortest_path
+    found at beta/8, beta/4, beta/2 before the deadline; (None, [], None) if none.
+    ``compiled``: candidates as rows, linked in compiled code (``ideals.use_rows``).
+
+    beta/2 is skipped when the levels so far predict that the enumeration at beta ends well
+    within the time left (:func:`main_fits`): its plan would then only delay the proof."""
+    from .ideals import optimal_path
 
     best: tuple[int | None, list[int], int | None] = (None, [], None)
+    sizes: list[tuple[int, float]] = []  # (candidates, seconds) of each level solved
     for frac in LEVELS:
         if deadline.expired():
             break  # each level prices every op alone before it looks at the clock
+        if frac == LEVELS[-1] and main_fits(sizes, frac, deadline.remaining()):
+            break
         small = problem.buffer_bytes // frac
         unfusable = unfusable_mask(problem.model, small)
         if unfusable & ~problem.unfusable and any(p & unfusable for p in problem.pins):
             continue  # a pinned op would be unfusable at this buffer
         sub = replace(problem, buffer_bytes=small, unfusable=unfusable)
-        cands = enumerate_candidates(sub, deadline, workers=limits.workers)
+        began = time.perf_counter()
+        rows = enumerate_rows(sub, deadline, threads=growth_threads(limits.workers)) \
+            if compiled else None
+        cands = rows if rows is not None else enumerate_candidates(sub, deadline,
+                                                                   workers=limits.workers)
         if not cands.complete:
             break
-        out, complete = lattice_arcs(sub, lattice, cands, deadline)
+        cost, chosen, _, complete = optimal_path(sub, lattice, cands, deadline)
         if not complete:
             break
-        cost, chosen = shortest_path(out, cands.costs, len(lattice))
+        sizes.append((len(cands), time.perf_counter() - began))
         if cost is None:
             continue
-        groups = [cands.masks[g] for g in chosen]
+        groups = cands.group_masks(chosen)
         total = price_at(problem, groups)
         if total is not None and (best[0] is None or total < best[0]):
             best = (total, groups, small)
             deadline.report(f"optimal at {small // 1024} KB", total)
     return best
+
+
+def main_fits(sizes: list[tuple[int, float]], frac: int, left: float | None) -> bool:
+    """Whether the enumeration at beta is predicted to end within half the time ``left``
+    (None: no limit) when the next level would be beta/``frac``. The prediction: the
+    candidates grow by the last two levels' ratio at each doubling of the buffer (this
+    overestimates: the ratio falls as the buffer grows; GoogLeNet BRR 1 MB: 24,110, 141,969,
+    517,675 then 1,345,652 candidates), listed at the last level's pace."""
+    if left is None or len(sizes) < 2 or sizes[-2][0] == 0 or sizes[-1][1] <= 0:
+        return False
+    (n_a, _), (n_b, s_b) = sizes[-2], sizes[-1]
+    ratio = max(1.0, n_b / n_a)
+    doublings = frac.bit_length() - 1  # beta / frac -> beta
+    predicted = s_b * ratio ** (doublings + 1)
+    return predicted < left / 2
