@@ -9,6 +9,9 @@ first case, one run of the new code with an empty numba cache (the JIT compile c
 Example::
 
     .venv/bin/python benchmarks/bench_exact_speed.py --cases googlenet:brr:512KB
+
+``--workers 1,2`` runs each side with both ``--workers`` values; ``--warmup`` first runs
+each side once untimed (the baseline's extracted tree compiles its numba cache then).
 """
 
 from __future__ import annotations
@@ -91,6 +94,11 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--sides", default="old,new")
     parser.add_argument("--cold", action="store_true")
+    parser.add_argument("--workers", default="1",
+                        help="--workers values to run each side with, e.g. 1,2")
+    parser.add_argument("--warmup", action="store_true",
+                        help="first run each side once, untimed, on the first case (the "
+                             "baseline tree's numba cache is empty until then)")
     args = parser.parse_args()
     print("command:", shlex.join([".venv/bin/python", "benchmarks/bench_exact_speed.py",
                                   *sys.argv[1:]]))
@@ -103,15 +111,19 @@ def main() -> None:
         old_path = old_tree(args.baseline, Path(tmp)) if "old" in args.sides else None
         for i, case in enumerate(args.cases.split(",")):
             net, scheme, buffer = case.split(":")
-            solve = ["solve", net, "--buffer", buffer, "--scheme", scheme, "--method", "auto",
-                     "--time-limit", f"{args.time_limit:g}"]
+            base = ["solve", net, "--buffer", buffer, "--scheme", scheme, "--method", "auto",
+                    "--time-limit", f"{args.time_limit:g}"]
             sides = args.sides.split(",")
             if args.cold and i == 0:
                 sides = ["new (cold)", *sides]
-            for side in sides:
+            if args.warmup and i == 0:
+                sides = [f"{side} (warm-up)" for side in sides] + sides
+            runs = [(side, w) for side in sides for w in args.workers.split(",")]
+            for side, workers in runs:
+                solve = [*base, "--workers", workers]
                 env = dict(os.environ)
                 cwd = ROOT
-                if side == "old":
+                if side.startswith("old"):
                     assert old_path is not None
                     env["PYTHONPATH"] = str(old_path)
                     cwd = old_path
@@ -122,6 +134,10 @@ def main() -> None:
                 if side == "new (cold)":
                     env["NUMBA_CACHE_DIR"] = str(Path(tmp) / "numba-cold")
                 r = run(cmd, env, cwd)
+                if side.endswith("(warm-up)"):
+                    continue
+                if args.workers != "1":
+                    side = f"{side} w{workers}"
                 print(f"| {net} | {scheme} | {buffer} | {side} | {r['method']} | {r['status']} | "
                       f"{r['objective']} | {r['candidates']} | {r['wall']:.1f} | "
                       f"{r['cpu']:.1f} | {r['rss_mb']:.0f} | {r['load']:.1f} |", flush=True)
