@@ -49,6 +49,14 @@ PROBE_MAX_S = 10.0  # and never longer (also without a time limit)
 # more: not handed over. A memory guard: compiled growth lists ~300,000 groups/s, so the
 # probe's 10 s lists about 3 M at most, and auto's path over 1.3 M took ~4 s (2026-12-03).
 PROBE_CANDIDATES = 3_000_000
+# A graph with more ideals than auto.AUTO_IDEAL_CAP: a complete list goes to price and
+# branch (exact; an LP bound over every group), so the listing may take longer. Measured
+# growth on the wide/cell rows (benchmarks/results/hybrid.md, 2026-12-03): 50-100 k groups/s,
+# w8-200 BRR 128 KB's 991,364 groups in 9.3-19 s at load 1-2.3; the 19 other rows were not
+# complete after 20 s. 15 s of 60 lists it at load ~1-1.5; on the rows it does not, the
+# hybrid loses that much of its rounds (measured there too).
+PROBE_MANY_SHARE = 0.25
+PROBE_MANY_MAX_S = 15.0
 PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share of the limit
 PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
 WARM_EVALUATIONS = 300
@@ -136,11 +144,11 @@ class _Listed:
 
 
 def _probe(problem: Problem, limits: Limits, deadline: Deadline, budget: float,
-           noted: dict[str, Any]) -> _Listed:
+           many_budget: float, noted: dict[str, Any]) -> _Listed:
     """The probe: ``auto``'s own enumeration of the candidate groups for at most ``budget``
-    seconds, after counting the ideals up to ``auto.AUTO_IDEAL_CAP``. ``noted
-    ["handover_probe"]`` records what it saw. The caller decides what a complete list is
-    for (:meth:`_Hybrid._probe`)."""
+    seconds (``many_budget`` when there are more than ``auto.AUTO_IDEAL_CAP`` ideals),
+    after counting the ideals up to that cap. ``noted["handover_probe"]`` records what it
+    saw. The caller decides what a complete list is for (:meth:`_Hybrid._probe`)."""
     import time
 
     from fuseplan.models.lattice import ideal_lattice
@@ -151,6 +159,7 @@ def _probe(problem: Problem, limits: Limits, deadline: Deadline, budget: float,
     started = time.perf_counter()
     lattice, complete = ideal_lattice(problem.graph, auto.AUTO_IDEAL_CAP, deadline.expired)
     ideals = len(lattice) if complete else f"more than {auto.AUTO_IDEAL_CAP:,}"
+    budget = budget if complete else many_budget
     sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=limits.stop))
     found = enumerate_candidates(problem, sub, workers=limits.workers)
     seconds = time.perf_counter() - started
@@ -322,21 +331,24 @@ class _Hybrid:
         at = PROBE_AFTER_S if limit is None else PROBE_AFTER_SHARE * limit
         return at if limit is None or at + self._probe_budget() < limit else None
 
-    def _probe_budget(self) -> float:
+    def _probe_budget(self, many: bool = False) -> float:
+        """The probe's longest listing; ``many``: for a graph of more than
+        ``auto.AUTO_IDEAL_CAP`` ideals (``PROBE_MANY_SHARE``, ``PROBE_MANY_MAX_S``)."""
         limit = self.limits.time_limit_s
-        return self.settings.probe_s if limit is None else min(
-            self.settings.probe_s, PROBE_SHARE * limit)
+        longest = max(self.settings.probe_s, PROBE_MANY_MAX_S) if many else self.settings.probe_s
+        share = PROBE_MANY_SHARE if many else PROBE_SHARE
+        return longest if limit is None else min(longest, share * limit)
 
     def _probe(self) -> bool:
         """Runs the probe (:func:`_probe`); True when the problem is solved: auto's answer
         stands (few ideals) or price and branch proved the optimum (many ideals)."""
-        budget = self._probe_budget()
+        budget, many = self._probe_budget(), self._probe_budget(many=True)
         remaining = self.deadline.remaining()
         if remaining is not None:
-            budget = min(budget, remaining)
+            budget, many = min(budget, remaining), min(many, remaining)
         noted: dict[str, Any] = {}
         started = self.deadline.elapsed()
-        listed = _probe(self.problem, self.limits, self.deadline, budget, noted)
+        listed = _probe(self.problem, self.limits, self.deadline, budget, many, noted)
         self.details.update(noted)
         if listed.found is None:
             return False
