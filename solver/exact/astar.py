@@ -28,8 +28,10 @@ of the last pass that emptied if higher.
 from __future__ import annotations
 
 import heapq
+import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fuseplan.models.group import mask_ops
 
@@ -39,6 +41,9 @@ from ..progress import Deadline
 from ..result import SolveResult, finish
 from .astar_prices import INVALID, GroupPrices, chain_upper_bound
 
+if TYPE_CHECKING:
+    from .astar_fast import KernelArcs
+
 CHECK_EVERY = 256  # sets listed between two looks at the clock (a set may cost 0.3 ms)
 
 
@@ -46,8 +51,23 @@ class _OutOfTime(Exception):
     pass
 
 
+# CPU seconds of arcs listed in Python before they go to the compiled kernel
+# (astar_fast.py): loading numba and the compiled code costs about 1 s CPU, which small
+# searches never pay (as candidates.PYTHON_SECONDS for growth).
+PYTHON_SECONDS = 1.0
+_KERNEL_MODULE = "fuseplan.solver.exact.astar_kernel"  # loaded: no Python arcs first
+
+
 class _Search:
-    def __init__(self, problem: Problem, deadline: Deadline) -> None:
+    def __init__(
+        self, problem: Problem, deadline: Deadline, compiled: bool | None = None
+    ) -> None:
+        """``compiled``: True lists arcs in the compiled kernel from the start, False in
+        Python only (the reference), None in Python for ``PYTHON_SECONDS`` of CPU, then
+        in the kernel (when it applies: numba, the built-in LBDF or BRR model)."""
+        self.compiled = compiled
+        self.kernel: KernelArcs | None = None
+        self.python_seconds = 0.0
         self.problem = problem
         self.deadline = deadline
         self.prices = GroupPrices(problem)
@@ -70,11 +90,51 @@ class _Search:
                 out |= 1 << v
         return out
 
+    def _kernel(self) -> KernelArcs | None:
+        """The compiled arcs once they are due (see ``compiled``), else None."""
+        if self.kernel is not None or self.compiled is False:
+            return self.kernel
+        if (self.compiled is None and self.python_seconds < PYTHON_SECONDS
+                and _KERNEL_MODULE not in sys.modules):
+            return None
+        from .astar_fast import kernel_arcs
+
+        self.kernel = kernel_arcs(self.problem, self.estimate)
+        if self.kernel is None:
+            self.compiled = False  # does not apply: Python from now on
+        return self.kernel
+
     def arcs(
         self, ideal: int, g: int, limit: float, best: dict[int, int]
     ) -> list[tuple[int, int]]:
         """(group, fusible cost) for every group that may follow ``ideal`` (reached at cost
-        ``g``) on a plan cheaper than ``limit`` and than the best known way to its head."""
+        ``g``) on a plan cheaper than ``limit`` and than the best known way to its head
+        (the compiled kernel leaves that last check to the caller)."""
+        kernel = self._kernel()
+        if kernel is None:
+            start = time.process_time()
+            try:
+                return self.python_arcs(ideal, g, limit, best)
+            finally:
+                self.python_seconds += time.process_time() - start
+        out = [(1 << v, 0) for v in mask_ops(self.frontier(ideal) & self.blocked)]
+        estimate = self.estimate
+        spent = g + estimate.base(ideal) + estimate.spine.after_next_group(ideal)
+        sets = kernel.sets
+        found = kernel.arcs(ideal, g, limit, spent, self.deadline.expired)
+        self.sets += kernel.sets - sets
+        if found is None:
+            raise _OutOfTime
+        if self.prices.constrained:
+            allowed = self.problem.group_allowed
+            found = [(group, cost) for group, cost in found if allowed(group)]
+        out.extend(found)
+        return out
+
+    def python_arcs(
+        self, ideal: int, g: int, limit: float, best: dict[int, int]
+    ) -> list[tuple[int, int]]:
+        """``arcs`` in Python: the reference the compiled kernel follows step for step."""
         frontier = self.frontier(ideal)
         out = [(1 << v, 0) for v in mask_ops(frontier & self.blocked)]
         prices, succs, preds, estimate = self.prices, self.succs, self.preds, self.estimate
@@ -241,6 +301,7 @@ def solve(
     deadline: Deadline | None = None,
     why: str = "asked for",
     search: _Search | None = None,
+    compiled: bool | None = None,
 ) -> SolveResult:
     """The optimal plan by A* over ideals (FEASIBLE with a valid bound when cut short).
 
@@ -248,7 +309,7 @@ def solve(
     least its limit; the last limit is the plan in hand, whose pass proves it optimal.
     """
     deadline = deadline or Deadline(limits)
-    search = search or _Search(problem, deadline)
+    search = search or _Search(problem, deadline, compiled)
     upper, upper_groups = chain_upper_bound(problem, search.prices, deadline.expired)
     if upper is not None:
         deadline.report("astar: plan of consecutive runs", upper)
@@ -270,14 +331,16 @@ def solve(
             break
         if limit != float("inf"):
             proven = max(proven, int(limit))  # this pass emptied: nothing cheaper
+    priced = search.prices.evaluated + (search.kernel.priced if search.kernel else 0)
     details = {
         "why": why,
         "ideals_expanded": search.expanded,
         "ideals_reached": search.reached,
         "sets_listed": search.sets,
-        "groups_priced": search.prices.evaluated,
+        "groups_priced": priced,
         "first_plan_bytes": upper,
         "passes": passes,
+        "compiled": search.kernel is not None,
     }
     if result.found is not None:
         found = result.found

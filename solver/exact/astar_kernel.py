@@ -1,0 +1,375 @@
+"""A*'s successor generation compiled (numba): ``_Search.arcs`` of :mod:`.astar` for one
+expanded ideal, in one call, with the compiled price of
+:mod:`fuseplan.models.cost.lbdf_kernel` or ``brr_kernel``.
+
+The loop is the Python one step for step (same sets listed in the same order, same
+pruning by the stranded outputs, the buffer bound and the pass limit), on rows of int64
+words (:mod:`fuseplan.models.cost.kernel_data`); ops are masks of ``words`` words,
+tensors (the group's read set) masks of ``twords`` words. Two differences, neither of
+which changes what the search does with the arcs: the best-known cost of the arc's head
+is not looked up (``_best_first`` drops those arcs itself), and the memo of buffer bounds
+and prices is an open-addressing table (``candidates_grow_kernel._slot``) whose slots carry
+a stamp, so that clearing it when full costs nothing. Each arc comes with ``h`` of its
+head, equal to :class:`fuseplan.solver.bounds.Estimate` (base terms plus spine cuts).
+
+The depth-first stack row: group, addable ops, ops that may still join, forbidden ops,
+open ops (outputs read outside), read tensors, the group's floor W + S(In) + S(Out).
+:func:`expand` returns 0 when the ideal is done, 1 when an array lacks room for one more
+step (the caller enlarges it and calls again; the state is all in the arrays), 2 after
+``budget`` sets (the caller looks at the clock and calls again). An array lacking room
+includes the memo: the caller doubles it, or clears it at its size cap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fuseplan.models.cost.brr_kernel import brr_price
+from fuseplan.models.cost.kernel_bits import bit_index
+from fuseplan.models.cost.lbdf_kernel import lbdf_price
+from fuseplan.solver.candidates_grow_kernel import _slot
+
+SCHEME_BRR = 0
+SCHEME_LBDF = 1
+
+# counters: stack size, arcs out, sets listed, groups priced (for an arc), sets bounded
+# (buffer bound and price computed), bounds found in the memo, memo entries, memo stamp
+SP, NOUT, SETS, PRICED, BOUNDED, HITS, KEYS, STAMP = range(8)
+
+# indices into the ``t`` tuple of static tables (see astar_fast.KernelArcs)
+(T_PREDS, T_PRED_START, T_PRED_LIST, T_SUCC_START, T_SUCC_LIST, T_FORBID, T_BLOCKED,
+ T_ALL, T_OUT_READERS, T_OUT_LEAVES, T_OUT_SIZE, T_WEIGHTS, T_LEAVING, T_IN_START, T_IN_X,
+ T_IN_PROD, T_IN_SIZE, T_R_PROD, T_R_READERS, T_R_SIZE, T_SPINE, T_SPINE_BEST, T_NBR) = range(23)
+
+
+@njit(cache=True)
+def _has(mask: np.ndarray, v: int) -> bool:
+    return (mask[v >> 6] >> (v & 63)) & 1 != 0
+
+
+@njit(cache=True)
+def estimate(t: tuple, head: np.ndarray) -> int:
+    """``Estimate(head)``: weights and outputs still to write of the ops outside ``head``,
+    tensors read across its cut, the spine cuts after it."""
+    weights, leaving = t[T_WEIGHTS], t[T_LEAVING]
+    r_prod, r_readers, r_size = t[T_R_PROD], t[T_R_READERS], t[T_R_SIZE]
+    spine, best = t[T_SPINE], t[T_SPINE_BEST]
+    words = head.shape[0]
+    h = 0
+    for v in range(weights.shape[0]):
+        if not _has(head, v):
+            h += weights[v] + leaving[v]
+    for i in range(r_prod.shape[0]):
+        p = r_prod[i]
+        if p >= 0 and not _has(head, p):
+            continue
+        for u in range(words):
+            if r_readers[i, u] & ~head[u] != 0:
+                h += r_size[i]
+                break
+    for k in range(spine.shape[0]):
+        if not _has(head, spine[k]):
+            return h + best[k]
+    return h
+
+
+@njit(cache=True)
+def _connected(group: np.ndarray, nbr: np.ndarray, reach: np.ndarray, todo: np.ndarray) -> bool:
+    """Whether ``group`` (non-empty) is one weakly connected piece over ``nbr``."""
+    words = group.shape[0]
+    for u in range(words):
+        reach[u] = 0
+        todo[u] = 0
+    for u in range(words):
+        if group[u] != 0:
+            low = group[u] & -group[u]
+            reach[u] = low
+            todo[u] = low
+            break
+    busy = True
+    while busy:
+        busy = False
+        for w in range(words):
+            word = todo[w]
+            todo[w] = 0
+            while word != 0:
+                low = word & -word
+                word ^= low
+                x = w * 64 + bit_index(low)
+                for u in range(words):
+                    fresh = nbr[x, u] & group[u] & ~reach[u]
+                    if fresh != 0:
+                        reach[u] |= fresh
+                        todo[u] |= fresh
+                        busy = True
+    for u in range(words):
+        if reach[u] != group[u]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _price(scheme: int, data: tuple, group: np.ndarray, beta: int, keys: np.ndarray,
+           kstamp: np.ndarray, counters: np.ndarray) -> tuple[int, int]:
+    """(buffer lower bound, F_D or -1) of ``group``, from the memo when it holds it. A memo
+    row is the group's words, then the bound and the price."""
+    words = group.shape[0]
+    stamp = counters[STAMP]
+    slot, present = _slot(keys, kstamp, stamp, group)
+    if present:
+        counters[HITS] += 1
+        return keys[slot, words], keys[slot, words + 1]
+    if scheme == SCHEME_BRR:
+        lower, cost = brr_price(data, group, beta)
+    else:
+        lower, cost = lbdf_price(data, group, beta)
+    for u in range(words):
+        keys[slot, u] = group[u]
+    keys[slot, words] = lower
+    keys[slot, words + 1] = cost
+    kstamp[slot] = stamp
+    counters[KEYS] += 1
+    return lower, cost
+
+
+@njit(cache=True)
+def rehash(keys: np.ndarray, kstamp: np.ndarray, stamp: int, words: int,
+           size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The memo with ``size`` slots (a power of two), holding the entries of ``stamp``."""
+    new_keys = np.zeros((size, keys.shape[1]), dtype=np.int64)
+    new_stamp = np.zeros(size, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        if kstamp[i] == stamp:
+            j, _ = _slot(new_keys, new_stamp, stamp, keys[i, :words])
+            new_keys[j] = keys[i]
+            new_stamp[j] = stamp
+    return new_keys, new_stamp
+
+
+@njit(cache=True)
+def push_root(t: tuple, ideal: np.ndarray, stack: np.ndarray, twords: int) -> None:
+    """The search's first row: the empty group, the fusible frontier of ``ideal`` addable,
+    every fusible op allowed."""
+    preds, blocked, all_ops = t[T_PREDS], t[T_BLOCKED], t[T_ALL]
+    words = ideal.shape[0]
+    n = preds.shape[0]
+    row = stack[0]
+    row[:] = 0
+    for v in range(n):
+        if _has(ideal, v) or _has(blocked, v):
+            continue
+        ready = True
+        for u in range(words):
+            if preds[v, u] & ~ideal[u] != 0:
+                ready = False
+                break
+        if ready:
+            row[words + (v >> 6)] |= np.int64(1) << (v & 63)
+    for u in range(words):
+        row[2 * words + u] = all_ops[u] & ~blocked[u]
+
+
+@njit(cache=True)
+def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit: int,
+           room: int, beta: int, max_ops: int, twords: int, stack: np.ndarray,
+           out: np.ndarray, out_cost: np.ndarray, out_h: np.ndarray, keys: np.ndarray,
+           kstamp: np.ndarray, counters: np.ndarray, budget: int) -> int:
+    """The arcs of ``ideal`` (reached at cost ``g``) whose plans may stay below ``limit``
+    (an integer: the pass limit rounded up); ``room`` = limit - g - base(ideal) - the
+    spine cuts past the next group. Rows of ``out``: the group; ``out_cost`` its F_D,
+    ``out_h`` the estimate of ``ideal`` + group."""
+    preds, pred_start, pred_list = t[T_PREDS], t[T_PRED_START], t[T_PRED_LIST]
+    succ_start, succ_list = t[T_SUCC_START], t[T_SUCC_LIST]
+    forbid, blocked = t[T_FORBID], t[T_BLOCKED]
+    out_readers, out_leaves, out_size, weights = (t[T_OUT_READERS], t[T_OUT_LEAVES],
+                                                  t[T_OUT_SIZE], t[T_WEIGHTS])
+    in_start, in_x, in_prod, in_size = t[T_IN_START], t[T_IN_X], t[T_IN_PROD], t[T_IN_SIZE]
+    nbr = t[T_NBR]
+    words = ideal.shape[0]
+    n = preds.shape[0]
+    G, ADD, ALW, BAN, OPN, RD = 0, words, 2 * words, 3 * words, 4 * words, 5 * words
+    FL = 5 * words + twords
+    width = FL + 1
+    cur = np.empty(width, dtype=np.int64)
+    new = np.empty(words, dtype=np.int64)
+    later = np.empty(words, dtype=np.int64)
+    new_open = np.empty(words, dtype=np.int64)
+    keep = np.empty(words, dtype=np.int64)
+    head = np.empty(words, dtype=np.int64)
+    doomed = np.empty(words, dtype=np.int64)
+    options = np.empty(words, dtype=np.int64)
+    reach = np.empty(words, dtype=np.int64)
+    todo = np.empty(words, dtype=np.int64)
+    child_v = np.empty(n, dtype=np.int64)
+    child_floor = np.empty(n, dtype=np.int64)
+    child_read = np.empty((n, twords), dtype=np.int64)
+    child_open = np.empty((n, words), dtype=np.int64)
+    sp = counters[SP]
+    nout = counters[NOUT]
+    sets = counters[SETS]
+    priced = counters[PRICED]
+    start_sets = sets
+    status = 0
+    while sp > 0:
+        if (sp + n + 1 > stack.shape[0] or nout + n + 1 > out.shape[0]
+                or 2 * (counters[KEYS] + n) > keys.shape[0]):
+            status = 1
+            break
+        if sets - start_sets >= budget:
+            status = 2
+            break
+        sp -= 1
+        cur[:] = stack[sp]
+        floor = cur[FL]
+        for u in range(words):
+            options[u] = cur[ADD + u] & cur[ALW + u] & ~cur[BAN + u]
+            doomed[u] = 0
+        nchild = 0
+        for w in range(words):
+            word = options[w]
+            while word != 0:
+                low = word & -word
+                word ^= low
+                sets += 1
+                v = w * 64 + bit_index(low)
+                for u in range(words):
+                    new[u] = cur[G + u]
+                    if u < w:
+                        above = np.int64(0)
+                    elif u == w:
+                        above = ~((low << 1) - 1)
+                    else:
+                        above = np.int64(-1)
+                    later[u] = cur[ALW + u] & above & ~cur[BAN + u] & ~forbid[v, u]
+                    new_open[u] = cur[OPN + u]
+                new[w] |= low
+                reads_out = False
+                for u in range(words):
+                    if out_readers[v, u] != 0:
+                        reads_out = True
+                        break
+                if reads_out:
+                    new_open[w] |= low
+                for e in range(pred_start[v], pred_start[v + 1]):
+                    p = pred_list[e]
+                    if _has(new_open, p):
+                        closed = True
+                        for u in range(words):
+                            if out_readers[p, u] & ~new[u] != 0:
+                                closed = False
+                                break
+                        if closed:
+                            new_open[p >> 6] ^= np.int64(1) << (p & 63)
+                # stranded outputs: written and read again whatever joins
+                stranded = 0
+                for u in range(words):
+                    keep[u] = new[u] | later[u]
+                for q in range(words):
+                    oword = new_open[q]
+                    while oword != 0:
+                        olow = oword & -oword
+                        oword ^= olow
+                        x = q * 64 + bit_index(olow)
+                        for u in range(words):
+                            if out_readers[x, u] & ~keep[u] != 0:
+                                stranded += out_size[x] if out_leaves[x] != 0 else 2 * out_size[x]
+                                break
+                if stranded >= room:
+                    continue
+                counters[BOUNDED] += 1
+                lower, cost = _price(scheme, data, new, beta, keys, kstamp, counters)
+                if lower >= beta:
+                    doomed[w] |= low
+                    continue
+                # the floor W + S(In) + S(Out) and the read tensors of group + v
+                new_floor = floor + weights[v]
+                if out_leaves[v] != 0 or reads_out:
+                    new_floor += out_size[v]
+                for u in range(twords):
+                    child_read[nchild, u] = cur[RD + u]
+                for e in range(in_start[v], in_start[v + 1]):
+                    x = in_x[e]
+                    p = in_prod[e]
+                    if p >= 0 and _has(cur[G:G + words], p):
+                        if out_leaves[p] == 0:
+                            inside = True
+                            for u in range(words):
+                                if out_readers[p, u] & ~new[u] != 0:
+                                    inside = False
+                                    break
+                            if inside:
+                                new_floor -= in_size[e]
+                    elif (child_read[nchild, x >> 6] >> (x & 63)) & 1 == 0:
+                        new_floor += in_size[e]
+                    child_read[nchild, x >> 6] |= np.int64(1) << (x & 63)
+                child_v[nchild] = v
+                child_floor[nchild] = new_floor
+                for u in range(words):
+                    child_open[nchild, u] = new_open[u]
+                nchild += 1
+                for u in range(words):
+                    head[u] = ideal[u] | new[u]
+                rest = estimate(t, head)
+                if g + rest >= limit:
+                    continue
+                if g + new_floor + rest >= limit:
+                    continue
+                if not _connected(new, nbr, reach, todo):
+                    continue
+                priced += 1
+                if cost < 0:
+                    continue
+                for u in range(words):
+                    out[nout, u] = new[u]
+                out_cost[nout] = cost
+                out_h[nout] = rest
+                nout += 1
+        if max_ops > 0:
+            size = 0
+            for u in range(words):
+                word = cur[G + u]
+                while word != 0:
+                    word &= word - 1
+                    size += 1
+            if size + 1 >= max_ops:
+                continue
+        for i in range(nchild):
+            v = child_v[i]
+            vw = v >> 6
+            low = np.int64(1) << (v & 63)
+            row = stack[sp]
+            for u in range(words):
+                row[G + u] = cur[G + u]
+                row[ADD + u] = cur[ADD + u]
+                if u < vw:
+                    above = np.int64(0)
+                elif u == vw:
+                    above = ~((low << 1) - 1)
+                else:
+                    above = np.int64(-1)
+                row[ALW + u] = cur[ALW + u] & above & ~doomed[u]
+                row[BAN + u] = cur[BAN + u] | forbid[v, u]
+                row[OPN + u] = child_open[i, u]
+            row[G + vw] |= low
+            row[ADD + vw] &= ~low
+            for e in range(succ_start[v], succ_start[v + 1]):
+                x = succ_list[e]
+                if _has(blocked, x):
+                    continue
+                ready = True
+                for u in range(words):
+                    if preds[x, u] & ~(ideal[u] | row[G + u]) != 0:
+                        ready = False
+                        break
+                if ready:
+                    row[ADD + (x >> 6)] |= np.int64(1) << (x & 63)
+            for u in range(twords):
+                row[RD + u] = child_read[i, u]
+            row[FL] = child_floor[i]
+            sp += 1
+    counters[SP] = sp
+    counters[NOUT] = nout
+    counters[SETS] = sets
+    counters[PRICED] = priced
+    return status
