@@ -17,6 +17,9 @@ Parts (``--part``):
   hand-over probe decides) and ``auto``, whole processes;
 * ``easy``: mobilenet_v2 at 128 KB, auto vs hybrid, median of ``--repeat`` runs (the
   hand-over must cost no more than max(10 %, 0.2 s)).
+* ``listing``: for the ``wide`` cases, whether the candidate groups can be listed
+  completely within ``--time-limit`` seconds (one fresh process per case, as the hybrid's
+  probe would list them: count, complete, seconds, peak memory).
 
 Methods: those of ``fuseplan solve`` and ``cpsat-partition+hint``, cpsat-partition given a
 short ``ls:random`` plan as its complete hint (``--hinted``, one process per run).
@@ -61,6 +64,9 @@ HANDOVER_CASES = tuple(("googlenet", scheme, kb) for kb in (128, 256, 512)
                        for scheme in ("lbdf", "brr"))
 HINT_SHARE = 0.1  # of the time limit for the ls:random hint, at most (as the hybrid's warm
 HINT_EVALUATIONS = 300  # start: 10 % of the time or 300 evaluations)
+# --tree DIR: run fuseplan from DIR (a package laid out as installed, e.g. one commit's
+# ``git archive`` with a sitecustomize.py that drops the editable finder), for before/after
+TREE: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,12 @@ def solve(net: str, scheme: str, buffer_kb: int, method: str, seed: int,
         program = FUSEPLAN
         command = "fuseplan " + shlex.join(args)
     load = round(os.getloadavg()[0], 2)
+    env, cwd = None, ROOT
+    if TREE is not None:
+        env, cwd = {**os.environ, "PYTHONPATH": str(TREE)}, TREE
+        command = f"PYTHONPATH={TREE} (cwd) {command}"
     started = time.perf_counter()
-    done = subprocess.run(program + args, capture_output=True, text=True, cwd=ROOT,
+    done = subprocess.run(program + args, capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=time_limit * 3 + 120)
     wall = time.perf_counter() - started
     try:
@@ -147,6 +157,43 @@ def hinted(net: str, scheme: str, buffer_kb: int, time_limit: float, seed: int) 
                                                                       details=details))
     print(json.dumps(plan_to_dict(plan, graph)))
     return 0
+
+
+def listed(net: str, scheme: str, buffer_kb: int, time_limit: float) -> int:
+    """One enumeration of the candidate groups, in this process (``--listed``): prints a
+    JSON line with the count, whether it is complete, the seconds and the peak RSS."""
+    import resource
+
+    from fuseplan.models.cost import make_cost_model
+    from fuseplan.models.load import load_graph
+    from fuseplan.solver.candidates import enumerate_candidates
+    from fuseplan.solver.problem import Limits, make_problem
+    from fuseplan.solver.progress import Deadline
+
+    graph = load_graph(net)
+    problem = make_problem(graph, make_cost_model(scheme, graph, 1), buffer_kb * 1024)
+    found = enumerate_candidates(problem, Deadline(Limits(time_limit_s=time_limit)))
+    print(json.dumps({"candidates": len(found), "complete": found.complete,
+                      "seconds": round(found.seconds, 2),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                           / 1024, 1)}))
+    return 0
+
+
+def listing(cases, time_limit: float) -> None:
+    """``--part listing``: one fresh process per case (``--listed``)."""
+    print(f"\n### listing every candidate group within {time_limit:g} s, one process per case")
+    print("| instance | scheme, KB | groups | complete | seconds | peak MB | load |")
+    print("|---|---|---|---|---|---|---|")
+    for net, scheme, kb in cases:
+        load = os.getloadavg()[0]
+        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--listed", net,
+                               scheme, str(kb), str(time_limit)], capture_output=True,
+                              text=True, cwd=ROOT, timeout=time_limit * 3 + 60)
+        row = json.loads(done.stdout)
+        print(f"| {net.split(',seed')[0]} | {scheme.upper()} {kb} | {row['candidates']:,} | "
+              f"{'yes' if row['complete'] else 'no'} | {row['seconds']:.1f} | "
+              f"{row['peak_rss_mb']:.0f} | {load:.1f} |", flush=True)
 
 
 def time_within(run: Run, target: int) -> float | None:
@@ -377,7 +424,8 @@ def main() -> int:
     from instances import CELL_INSTANCES, WIDE_INSTANCES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("zoo", "wide", "easy", "pruning", "handover"),
+    parser.add_argument("--part", choices=("zoo", "wide", "easy", "pruning", "handover",
+                                           "listing"),
                         default="wide")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--time-limit", type=float, default=60.0)
@@ -394,7 +442,17 @@ def main() -> int:
     parser.add_argument("--hinted", nargs=5, metavar=("NET", "SCHEME", "KB", "S", "SEED"),
                         help="one run of cpsat-partition hinted by ls:random (what the "
                         f"{HINTED} rows run, in their own process); prints its plan JSON")
+    parser.add_argument("--tree", type=Path, help="run fuseplan from this directory (its "
+                        "PYTHONPATH and cwd): a commit's package, for before/after runs")
+    parser.add_argument("--listed", nargs=4, metavar=("NET", "SCHEME", "KB", "S"),
+                        help="one enumeration within S seconds (what --part listing runs, "
+                        "in its own process); prints a JSON line")
     args = parser.parse_args()
+    if args.listed:
+        net, scheme, kb, limit = args.listed
+        return listed(net, scheme, int(kb), float(limit))
+    global TREE
+    TREE = args.tree
     if args.hinted:
         net, scheme, kb, limit, seed = args.hinted
         return hinted(net, scheme, int(kb), float(limit), int(seed))
@@ -432,6 +490,9 @@ def main() -> int:
                  for inst in (*WIDE_INSTANCES, *CELL_INSTANCES)
                  if wanted is None or inst.name in wanted
                  for scheme in args.schemes.split(",") for kb in args.buffers.split(",")]
+    if args.part == "listing":
+        listing(cases, args.time_limit)
+        return 0
     run_instances(cases, methods, args.seeds, args.time_limit, args.out)
     return 0
 

@@ -54,9 +54,10 @@ PROBE_CANDIDATES = 3_000_000
 # growth on the wide/cell rows (benchmarks/results/hybrid.md, 2026-12-03): 50-100 k groups/s,
 # w8-200 BRR 128 KB's 991,364 groups in 9.3-19 s at load 1-2.3; the 19 other rows were not
 # complete after 20 s. 15 s of 60 lists it at load ~1-1.5; on the rows it does not, the
-# hybrid loses that much of its rounds (measured there too).
+# hybrid loses that much of its rounds (measured there too). The cap guards memory (about
+# 0.6-1 KB a group while listing: 30 s list at most ~3 M groups, ~3 GB).
 PROBE_MANY_SHARE = 0.25
-PROBE_MANY_MAX_S = 15.0
+PROBE_MANY_MAX_S = 30.0
 PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share of the limit
 PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
 WARM_EVALUATIONS = 300
