@@ -18,6 +18,7 @@ from fuseplan.solver.api import solve_problem
 from fuseplan.solver.bounds import whole_problem_bound
 from fuseplan.solver.exact import ideals
 from fuseplan.solver.multicut_bound import _packing, multicut_bound, tensor_cuts
+from fuseplan.solver.multicut_integer import forced_pairs
 from fuseplan.solver.problem import Limits, make_problem
 from fuseplan.solver.progress import Deadline
 from fuseplan.solver.search.run import SearchSettings
@@ -184,6 +185,62 @@ def test_brr_streaming_constraints_are_used_and_valid(monkeypatch) -> None:
             found.clear()
             assert multicut_bound(problem).value <= optimum, (seed, buffer)
             ops_at = len(tensor_cuts(problem).tensors)  # op elements come after tensors
-            assert all(max(tree) >= ops_at for tree in found)
+            assert all(max(elements) >= ops_at for elements, _ in found)
             seen += len(found)
     assert seen > 0
+
+
+def _fan() -> object:
+    """x -> p -> t, t read by r1, r2, r3 (1x1 convs of 1,500 B weights), j = add(r1, r2, r3),
+    8x8x8 int8 maps (S = 512 B, one row 64 B), LBDF at 2,500 B: no group holds two r's
+    (3,000 B of weights), so t lies in three or more groups in every plan. Base: weights
+    4,600 + S(x) + S(j) = 5,624 B. Optimum 9,208 B = base + 3,584: {p, r1}, {r2}, {r3, j},
+    t written once and read by two more groups (3 S), r1's and r2's outputs cut (2 x 2 S).
+    Pricing each cut tensor once (2 S for t) gives only base + 3,072 = 8,696 B."""
+    gb = GraphBuilder("fan3")
+    x = gb.input("x", 8, 8, 8)
+    t = gb.op("p", "Conv", [x], (8, 8, 8), params=100, k=1)
+    readers = [gb.op(f"r{i}", "Conv", [t], (8, 8, 8), params=1500, k=1) for i in (1, 2, 3)]
+    gb.output(gb.op("j", "Add", readers, (8, 8, 8)))
+    return gb.build()
+
+
+def test_every_group_reading_a_tensor_is_priced() -> None:
+    """The fan-out: the integer multicut counts the third group reading t (S(t) more than
+    its cut price) and meets the brute-force optimum; its first stage (cut price only) and
+    the path packing stop 512 B lower. Under BRR (reader pairs are not forced: the growth
+    argument needs a connected pair) the bound stays at most the optimum."""
+    graph = _fan()
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 2_500)
+    found = multicut_bound(problem)
+    optimum, _ = brute_force_optimum(graph, problem.model, 2_500)
+    assert (found.base, found.integer_cut, found.integer, optimum) == (5_624, 3_072, 3_584, 9_208)
+    assert found.value == optimum and found.packing < found.integer
+    brr = make_problem(graph, make_cost_model("brr", graph, 1), 2_500)
+    assert multicut_bound(brr).value <= brute_force_optimum(graph, brr.model, 2_500)[0]
+
+
+def test_forced_pairs_follow_the_scheme() -> None:
+    """LBDF forces the three reader pairs of the fan apart (inclusion); BRR forces none of
+    them (only producer-reader pairs, by connected growth)."""
+    graph = _fan()
+    for scheme, expected in (("lbdf", [(1, 2), (1, 3), (2, 3)]), ("brr", [])):
+        problem = make_problem(graph, make_cost_model(scheme, graph, 1), 2_500)
+        assert forced_pairs(problem, tensor_cuts(problem)) == expected, scheme
+
+
+def test_unfusable_producers_output_is_read_once_at_least() -> None:
+    """x -> a -> u -> b with u's 5,000 B of weights unfusable at 2,500 B: the fusible
+    groups pay S(t_u) to read u's output; the base counts it (and S(t_a), written for u),
+    so on this chain base = bound = optimum = weights 2,000 + 4 x 512 B = 4,048 B."""
+    gb = GraphBuilder("unfusable-mid")
+    x = gb.input("x", 8, 8, 8)
+    ta = gb.op("a", "Conv", [x], (8, 8, 8), params=1000, k=1)
+    tu = gb.op("u", "Conv", [ta], (8, 8, 8), params=5000, k=1)
+    gb.output(gb.op("b", "Conv", [tu], (8, 8, 8), params=1000, k=1))
+    graph = gb.build()
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 2_500)
+    assert problem.unfusable == 1 << 1
+    found = multicut_bound(problem)
+    optimum, _ = brute_force_optimum(graph, problem.model, 2_500)
+    assert found.base == found.value == optimum == 4_048
