@@ -166,7 +166,9 @@ class _Watch:
     shared memory; the workers' copy of a ``threading.Event`` would never see the parent set
     it."""
 
-    def __init__(self, end: float | None, stop, flag=None, counter=None) -> None:
+    def __init__(self, end: float | None, stop, flag=None, counter=None,
+                 cap: int | None = None) -> None:
+        self.cap = cap  # None: MAX_CANDIDATES (read when polled)
         self.end = end
         self.stop = stop
         self.flag = flag
@@ -186,7 +188,7 @@ class _Watch:
 
     def should_stop(self, new: int) -> bool:
         """Counts ``new`` candidates; True once the cap, the time limit or a stop is reached."""
-        if self.count(new) > MAX_CANDIDATES:
+        if self.count(new) > (MAX_CANDIDATES if self.cap is None else self.cap):
             return True
         if self.end is not None and time.perf_counter() >= self.end:
             return True

@@ -84,6 +84,24 @@ def growth_threads(workers: int = 1) -> int:
     return max(1, min(cores, max(workers, 2)))
 
 
+# bytes a candidate takes as Python ints (mask, cost, before, after and the lists' slots),
+# which MAX_CANDIDATES was set for, and what a row costs beside its words: its F_D, and
+# about 30 B of arcs over ideals (tail, head, candidate, sort order)
+INT_CANDIDATE_BYTES = 250
+ROW_EXTRA_BYTES = 38
+
+
+def rows_cap(words: int) -> int:
+    """The candidate cap for rows: the memory ``candidates.MAX_CANDIDATES`` allows as Python
+    ints (about 1.5 GB), in rows of ``words`` words (4 words, up to 256 ops: 2.2 times as
+    many candidates)."""
+    from . import candidates
+
+    per_row = 3 * 8 * words + ROW_EXTRA_BYTES
+    return max(candidates.MAX_CANDIDATES,
+               candidates.MAX_CANDIDATES * INT_CANDIDATE_BYTES // per_row)
+
+
 def enumerate_rows(
     problem: Problem, deadline: Deadline | None = None, *, threads: int = 1
 ) -> CandidateRows | None:
@@ -102,7 +120,7 @@ def enumerate_rows(
     words = first.words
     end = None if deadline is None else deadline.end
     stop = None if deadline is None else deadline.limits.stop
-    watch = _Watch(end, stop)
+    watch = _Watch(end, stop, cap=rows_cap(words))
     watch.count(len(alone.masks))
     growers = [first] + [kernel_grower(problem, True, private=True)
                          for _ in range(1, min(threads, len(seeds)))]

@@ -24,7 +24,7 @@ from fuseplan.models.lattice import ideal_lattice
 from fuseplan.models.zoo import build
 from fuseplan.solver import candidates, candidates_kernel
 from fuseplan.solver.candidates import enumerate_candidates
-from fuseplan.solver.candidates_rows import enumerate_rows, growth_threads
+from fuseplan.solver.candidates_rows import enumerate_rows, growth_threads, rows_cap
 from fuseplan.solver.exact import ideals
 from fuseplan.solver.exact.ideals_kernel import rows_shortest_path
 from fuseplan.solver.exact.warm_start import main_fits
@@ -102,7 +102,8 @@ def test_rows_cut_short_by_the_cap(monkeypatch) -> None:
     two = rows_set(graph, "lbdf", 256 * 1024, 2)
     assert whole[5] and not one[5] and not two[5]
     n = len(one[0])
-    assert 5000 < n < len(whole[0])
+    assert rows_cap(3) == 5000 * 250 // 110  # googlenet: 3 words a mask
+    assert rows_cap(3) < n < len(whole[0])
     assert one[:4] == tuple(part[:n] for part in whole[:4])  # one thread: a prefix
     assert set(two[0]) < set(whole[0])
 
@@ -164,7 +165,7 @@ def test_compiled_path_with_a_passed_deadline_stops_after_the_grace(monkeypatch)
     lattice, _ = ideal_lattice(graph)
     rows = enumerate_rows(problem)
     assert rows is not None
-    monkeypatch.setattr(ideals_kernel, "GROUPS_PER_CALL", 1000)
+    monkeypatch.setattr(ideals_kernel, "STEPS_PER_CALL", 1000)
     deadline = Deadline(Limits(time_limit_s=1e-6))
     cost, chosen, arcs, complete = rows_shortest_path(lattice, rows, deadline, 0.0)
     assert not complete and arcs < python_path(problem, lattice, rows.to_set())[2]
@@ -196,6 +197,11 @@ def test_warm_start_skips_half_the_buffer_when_the_main_run_fits() -> None:
     assert not main_fits(sizes, 2, 20.0)
     assert not main_fits(sizes, 2, None)  # no limit: no warm start is asked for anyway
     assert not main_fits(sizes[:1], 2, 30.0)  # one level: no ratio yet
+
+
+def test_rows_cap_is_the_memory_of_the_int_cap() -> None:
+    assert rows_cap(4) == 6_000_000 * 250 // (96 + 38)  # inception_v3: 214 ops, 4 words
+    assert rows_cap(40) == 6_000_000  # never below the cap for ints
 
 
 def test_growth_threads() -> None:

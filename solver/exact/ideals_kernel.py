@@ -19,7 +19,7 @@ from ..candidates_rows import CandidateRows
 from ..progress import Deadline
 
 _HASH_MUL = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15 as int64
-GROUPS_PER_CALL = 20_000  # candidates linked between two looks at the clock
+STEPS_PER_CALL = 200_000  # lattice steps (about 5 ms) between two looks at the clock
 
 
 @njit(cache=True, nogil=True)
@@ -63,18 +63,20 @@ def _table(ideals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, nogil=True)
 def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np.ndarray,
-          rows: np.ndarray, first: int, last: int, tails: np.ndarray, heads: np.ndarray,
+          rows: np.ndarray, first: int, budget: int, tails: np.ndarray, heads: np.ndarray,
           cands: np.ndarray, count: np.ndarray, seen: np.ndarray, todo: np.ndarray) -> int:
     """Appends the arcs (tail, head, candidate) of candidates ``first``.. to the arrays
-    (``count[0]`` arcs so far), stopping before ``last`` or before a candidate that might not
-    find room; returns the next candidate to link, or -1 when an ideal was missing."""
+    (``count[0]`` arcs so far), stopping once ``budget`` lattice steps are taken (after a
+    whole candidate) or before a candidate that might not find room; returns the next
+    candidate to link, or -1 when an ideal was missing."""
     words = ideals.shape[1]
     n_ideals = ideals.shape[0]
     union = np.empty(words, dtype=np.int64)
     avoid = np.empty(words, dtype=np.int64)
     n = count[0]
     g = first
-    while g < last:
+    steps = 0
+    while g < rows.shape[0] and steps < budget:
         if n + n_ideals > tails.shape[0]:
             break
         for u in range(words):
@@ -88,6 +90,7 @@ def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np
         top = 1
         while top > 0:
             top -= 1
+            steps += 1
             i = todo[top]
             for u in range(words):
                 union[u] = ideals[i, u] | rows[g, u]
@@ -172,11 +175,11 @@ def rows_shortest_path(
     rows = np.ascontiguousarray(cands.rows)
     g, total, complete = 0, len(cands), True
     while g < total:
-        nxt = _link(ideals, frontiers, keys, index, rows, g, min(total, g + GROUPS_PER_CALL),
-                    tails, heads, which, count, seen, todo)
+        nxt = _link(ideals, frontiers, keys, index, rows, g, STEPS_PER_CALL, tails, heads,
+                    which, count, seen, todo)
         if nxt < 0:
             raise KeyError("a candidate's ideal is not in the lattice")
-        if nxt == g:  # no room for one more candidate's arcs
+        if nxt == g:  # no room for one more candidate's arcs (the budget is at least one)
             tails, heads, which = (np.concatenate([a, np.zeros_like(a)])
                                    for a in (tails, heads, which))
             continue
