@@ -117,11 +117,12 @@ class _Search:
                 return self.python_arcs(ideal, g, limit, best)
             finally:
                 self.python_seconds += time.process_time() - start
-        out = [(1 << v, 0) for v in mask_ops(self.frontier(ideal) & self.blocked)]
-        estimate = self.estimate
-        spent = g + estimate.base(ideal) + estimate.spine.after_next_group(ideal)
+        out = []
+        if self.blocked:
+            out = [(1 << v, 0) for v in mask_ops(self.frontier(ideal) & self.blocked)]
+        after = self.estimate.spine.after_next_group(ideal)
         sets = kernel.sets
-        found = kernel.arcs(ideal, g, limit, spent, self.deadline.expired)
+        found = kernel.arcs(ideal, g, limit, after, self.deadline.expired)
         self.sets += kernel.sets - sets
         if found is None:
             raise _OutOfTime

@@ -85,6 +85,7 @@ class KernelArcs:
             np.array(estimate.spine.spine, dtype=np.int64),
             arr(estimate.spine.best),
             masks_words(problem.neighbours, words),
+            np.zeros((4, max(1, n_tensors)), dtype=np.int64),  # lbdf_bounds' scratch
         )
         self.beta = problem.buffer_bytes
         self.max_ops = problem.max_group_ops or 0
@@ -102,13 +103,13 @@ class KernelArcs:
         self.bounded = 0
         self.hits = 0
 
-    def arcs(self, ideal: int, g: int, limit: float, spent: int,
+    def arcs(self, ideal: int, g: int, limit: float, after: int,
              expired: Callable[[], bool]) -> list[tuple[int, int]] | None:
-        """(group, F_D) of every arc of ``ideal`` (reached at cost ``g``) the Python loop
-        would keep, plus those it drops because their head is known more cheaply (the
-        search drops them too); None once ``expired()`` says so. ``spent``: g + base(ideal)
-        + the spine cuts past the next group (what the room for groups leaves out). Seeds
-        the estimate's memo with each head's ``h``."""
+        """(group, F_D) of the arcs of ``ideal`` (reached at cost ``g``) that the Python
+        loop keeps and the search does not drop at once (g + F_D + h at the limit), plus
+        those it keeps while their head is known more cheaply (the search drops them);
+        None once ``expired()`` says so. ``after``: the spine cuts past the next group.
+        Seeds the estimate's memo with each head's ``h``."""
         from fuseplan.models.cost.kernel_data import words_to_masks
 
         k = self.k
@@ -118,11 +119,10 @@ class KernelArcs:
         ideal_w = self.mask_words(ideal, self.words)
         k.push_root(self.tables, ideal_w, self.stack, self.twords)
         limit_c = NO_LIMIT if math.isinf(limit) else math.ceil(limit)
-        room_c = limit_c - spent  # stranded >= limit - spent <=> stranded >= this
         stopped = False
         while True:
             status = k.expand(self.scheme, self.data, self.tables, ideal_w, g, limit_c,
-                              room_c, self.beta, self.max_ops, self.twords, self.stack,
+                              after, self.beta, self.max_ops, self.twords, self.stack,
                               self.out, self.out_cost, self.out_h, self.keys, self.kstamp,
                               c, SETS_PER_CALL)
             if status == 0:

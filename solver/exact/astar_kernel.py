@@ -40,7 +40,13 @@ SP, NOUT, SETS, PRICED, BOUNDED, HITS, KEYS, STAMP = range(8)
 # indices into the ``t`` tuple of static tables (see astar_fast.KernelArcs)
 (T_PREDS, T_PRED_START, T_PRED_LIST, T_SUCC_START, T_SUCC_LIST, T_FORBID, T_BLOCKED,
  T_ALL, T_OUT_READERS, T_OUT_LEAVES, T_OUT_SIZE, T_WEIGHTS, T_LEAVING, T_IN_START, T_IN_X,
- T_IN_PROD, T_IN_SIZE, T_R_PROD, T_R_READERS, T_R_SIZE, T_SPINE, T_SPINE_BEST, T_NBR) = range(23)
+ T_IN_PROD, T_IN_SIZE, T_R_PROD, T_R_READERS, T_R_SIZE, T_SPINE, T_SPINE_BEST, T_NBR,
+ T_SCRATCH) = range(24)
+
+UNPRICED = -2  # in the memo: the group fits (by the bounds below), its F_D not yet computed
+
+# LBDF's arrays in kernel_data.FIELDS order
+_OP_W, _IN_START, _IN_T, _IN_K, _T_H, _T_ROW, _IS_JOIN = 1, 2, 3, 4, 6, 7, 12
 
 
 @njit(cache=True)
@@ -50,11 +56,21 @@ def _has(mask: np.ndarray, v: int) -> bool:
 
 @njit(cache=True)
 def estimate(t: tuple, head: np.ndarray) -> int:
-    """``Estimate(head)``: weights and outputs still to write of the ops outside ``head``,
-    tensors read across its cut, the spine cuts after it."""
+    """``Estimate(head)``: the base terms and the spine cuts after ``head``."""
+    spine, best = t[T_SPINE], t[T_SPINE_BEST]
+    h = base(t, head)
+    for k in range(spine.shape[0]):
+        if not _has(head, spine[k]):
+            return h + best[k]
+    return h
+
+
+@njit(cache=True)
+def base(t: tuple, head: np.ndarray) -> int:
+    """``Estimate.base(head)``: weights and outputs still to write of the ops outside
+    ``head``, tensors read across its cut."""
     weights, leaving = t[T_WEIGHTS], t[T_LEAVING]
     r_prod, r_readers, r_size = t[T_R_PROD], t[T_R_READERS], t[T_R_SIZE]
-    spine, best = t[T_SPINE], t[T_SPINE_BEST]
     words = head.shape[0]
     h = 0
     for v in range(weights.shape[0]):
@@ -68,9 +84,6 @@ def estimate(t: tuple, head: np.ndarray) -> int:
             if r_readers[i, u] & ~head[u] != 0:
                 h += r_size[i]
                 break
-    for k in range(spine.shape[0]):
-        if not _has(head, spine[k]):
-            return h + best[k]
     return h
 
 
@@ -110,27 +123,79 @@ def _connected(group: np.ndarray, nbr: np.ndarray, reach: np.ndarray, todo: np.n
 
 
 @njit(cache=True)
+def lbdf_bounds(d: tuple, group: np.ndarray, scratch: np.ndarray) -> tuple[int, int]:
+    """Two bounds on LBDF's F_beta of ``group`` that need no path pass: each read tensor
+    holds min(H, k) rows at least (k the tallest kernel reading it in the group) and H rows
+    at most; the delay can raise it only when the group forks a tensor and joins (as in
+    ``lbdf_price``, which computes the delays)."""
+    op_w, in_start, in_t, in_k = d[_OP_W], d[_IN_START], d[_IN_T], d[_IN_K]
+    t_h, t_row, is_join = d[_T_H], d[_T_ROW], d[_IS_JOIN]
+    mark, kmax, read = scratch[0], scratch[1], scratch[2]
+    stamp = scratch[3, 0] + 1
+    scratch[3, 0] = stamp
+    weights = 0
+    nread = 0
+    fork = False
+    join = False
+    for w in range(group.shape[0]):
+        word = group[w]
+        while word != 0:
+            low = word & -word
+            word ^= low
+            v = w * 64 + bit_index(low)
+            weights += op_w[v]
+            if is_join[v] != 0:
+                join = True
+            for e in range(in_start[v], in_start[v + 1]):
+                x = in_t[e]
+                if mark[x] != stamp:
+                    mark[x] = stamp
+                    kmax[x] = in_k[e]
+                    read[nread] = x
+                    nread += 1
+                else:
+                    fork = True
+                    if in_k[e] > kmax[x]:
+                        kmax[x] = in_k[e]
+    lo = weights
+    hi = weights
+    for i in range(nread):
+        x = read[i]
+        rows = kmax[x] if kmax[x] < t_h[x] else t_h[x]
+        lo += rows * t_row[x]
+        hi += (t_h[x] if fork and join else rows) * t_row[x]
+    return lo, hi
+
+
+@njit(cache=True)
 def _price(scheme: int, data: tuple, group: np.ndarray, beta: int, keys: np.ndarray,
-           kstamp: np.ndarray, counters: np.ndarray) -> tuple[int, int]:
-    """(buffer lower bound, F_D or -1) of ``group``, from the memo when it holds it. A memo
-    row is the group's words, then the bound and the price."""
+           kstamp: np.ndarray, counters: np.ndarray, scratch: np.ndarray) -> tuple[int, int, int]:
+    """(memo slot, buffer lower bound, F_D or -1 or ``UNPRICED``) of ``group``, from the
+    memo when it holds it. A memo row is the group's words, then the bound and the price.
+    Under LBDF the price waits (``UNPRICED``) when :func:`lbdf_bounds` settle the fit."""
     words = group.shape[0]
     stamp = counters[STAMP]
     slot, present = _slot(keys, kstamp, stamp, group)
     if present:
         counters[HITS] += 1
-        return keys[slot, words], keys[slot, words + 1]
+        return slot, keys[slot, words], keys[slot, words + 1]
     if scheme == SCHEME_BRR:
         lower, cost = brr_price(data, group, beta)
     else:
-        lower, cost = lbdf_price(data, group, beta)
+        lower, upper = lbdf_bounds(data, group, scratch)
+        if lower >= beta:
+            cost = -1
+        elif upper < beta:
+            cost = UNPRICED
+        else:
+            lower, cost = lbdf_price(data, group, beta)
     for u in range(words):
         keys[slot, u] = group[u]
     keys[slot, words] = lower
     keys[slot, words + 1] = cost
     kstamp[slot] = stamp
     counters[KEYS] += 1
-    return lower, cost
+    return slot, lower, cost
 
 
 @njit(cache=True)
@@ -172,20 +237,21 @@ def push_root(t: tuple, ideal: np.ndarray, stack: np.ndarray, twords: int) -> No
 
 @njit(cache=True)
 def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit: int,
-           room: int, beta: int, max_ops: int, twords: int, stack: np.ndarray,
+           after: int, beta: int, max_ops: int, twords: int, stack: np.ndarray,
            out: np.ndarray, out_cost: np.ndarray, out_h: np.ndarray, keys: np.ndarray,
            kstamp: np.ndarray, counters: np.ndarray, budget: int) -> int:
     """The arcs of ``ideal`` (reached at cost ``g``) whose plans may stay below ``limit``
-    (an integer: the pass limit rounded up); ``room`` = limit - g - base(ideal) - the
-    spine cuts past the next group. Rows of ``out``: the group; ``out_cost`` its F_D,
-    ``out_h`` the estimate of ``ideal`` + group."""
+    (an integer: the pass limit rounded up); ``after``: the spine cuts past the next group
+    (``SpineCuts.after_next_group``). Rows of ``out``: the group; ``out_cost`` its F_D,
+    ``out_h`` the estimate of ``ideal`` + group. Arcs whose g + F_D + h reaches the limit
+    are left out (the search drops them)."""
     preds, pred_start, pred_list = t[T_PREDS], t[T_PRED_START], t[T_PRED_LIST]
     succ_start, succ_list = t[T_SUCC_START], t[T_SUCC_LIST]
     forbid, blocked = t[T_FORBID], t[T_BLOCKED]
     out_readers, out_leaves, out_size, weights = (t[T_OUT_READERS], t[T_OUT_LEAVES],
                                                   t[T_OUT_SIZE], t[T_WEIGHTS])
     in_start, in_x, in_prod, in_size = t[T_IN_START], t[T_IN_X], t[T_IN_PROD], t[T_IN_SIZE]
-    nbr = t[T_NBR]
+    nbr, scratch = t[T_NBR], t[T_SCRATCH]
     words = ideal.shape[0]
     n = preds.shape[0]
     G, ADD, ALW, BAN, OPN, RD = 0, words, 2 * words, 3 * words, 4 * words, 5 * words
@@ -210,6 +276,7 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
     sets = counters[SETS]
     priced = counters[PRICED]
     start_sets = sets
+    room = limit - g - base(t, ideal) - after  # what groups may add to the base terms
     status = 0
     while sp > 0:
         if (sp + n + 1 > stack.shape[0] or nout + n + 1 > out.shape[0]
@@ -278,7 +345,8 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                 if stranded >= room:
                     continue
                 counters[BOUNDED] += 1
-                lower, cost = _price(scheme, data, new, beta, keys, kstamp, counters)
+                slot, lower, cost = _price(scheme, data, new, beta, keys, kstamp, counters,
+                                           scratch)
                 if lower >= beta:
                     doomed[w] |= low
                     continue
@@ -318,7 +386,10 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                 if not _connected(new, nbr, reach, todo):
                     continue
                 priced += 1
-                if cost < 0:
+                if cost == UNPRICED:
+                    _, cost = lbdf_price(data, new, beta)
+                    keys[slot, words + 1] = cost
+                if cost < 0 or g + cost + rest >= limit:
                     continue
                 for u in range(words):
                     out[nout, u] = new[u]
