@@ -210,3 +210,17 @@ def test_growth_threads() -> None:
     cores = os.cpu_count() or 1
     assert growth_threads(1) == min(cores, 2)
     assert growth_threads(8) == min(cores, 8)
+
+
+def test_auto_cut_short_answers_no_worse_than_its_first_plan() -> None:
+    """Cut short while walking, auto's answer is the best plan it saw: before, the plan of
+    consecutive runs (28,692,148 B, on the curve at 0.3 s) was reported but the answer was
+    the beta/4 optimum (38,253,920 B) or beta/8's (50,447,424 B)."""
+    from fuseplan.solver.api import solve_net
+
+    result = solve_net("inception_v3", buffer_bytes="1MB", scheme="brr", method="auto",
+                       time_limit_s=2.0)
+    assert result.status == "FEASIBLE"
+    curve = result.curve
+    assert curve and result.objective_bytes <= min(best for _, best in curve)
+    assert result.objective_bytes <= 28_692_148

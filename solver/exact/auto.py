@@ -42,6 +42,7 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None)
         return astar.solve(problem, limits, deadline=deadline, why=why)
     count = f"{len(lattice):,} ideals"
     start: int | None = None  # A*'s estimate from the empty ideal: the whole-problem bound
+    first: tuple[int, list[int]] | None = None  # the plan of consecutive runs
     if len(lattice) > FEW_IDEALS:
         search = astar.prepare(problem, deadline)
         near, upper, start = astar.near_its_estimate(search)
@@ -54,9 +55,15 @@ def solve(problem: Problem, limits: Limits, *, deadline: Deadline | None = None)
                 "over ideals proves the optimum without walking every candidate group"
             )
             return astar.solve(problem, limits, deadline=deadline, why=why, search=search)
+        from .astar_prices import chain_upper_bound
+
+        # priced already (a few ms): the answer if the time limit cuts the walk short and
+        # nothing better was found
+        cost, groups = chain_upper_bound(problem, search.prices, deadline.expired)
+        first = None if cost is None else (cost, groups)
     why = (
         f"auto: {count} (at most {AUTO_IDEAL_CAP:,}), so a shortest path over the ideal "
         "lattice is exact and fastest"
     )
     return ideals.solve(problem, limits, deadline=deadline, lattice=lattice, why=why,
-                        trivial_bound=start)
+                        trivial_bound=start, first_plan=first)

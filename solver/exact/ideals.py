@@ -142,9 +142,12 @@ def solve(
     lattice: dict[int, int] | None = None,
     why: str = "asked for",
     trivial_bound: int | None = None,
+    first_plan: tuple[int, list[int]] | None = None,
 ) -> SolveResult:
     """The optimal plan by dynamic programming over ideals (exact when nothing was cut
-    short; FEASIBLE without a gap when the time limit stopped enumeration)."""
+    short; FEASIBLE without a gap when the time limit stopped enumeration). ``first_plan``
+    (fusible cost, groups: auto's plan of consecutive runs) is the answer when the time
+    limit cuts the walk short and no plan found since is cheaper."""
     deadline = deadline or Deadline(limits)
     if lattice is None:
         lattice, complete_lattice = ideal_lattice(problem.graph, IDEAL_CAP, deadline.expired)
@@ -196,6 +199,9 @@ def solve(
     if not complete and warm[0] is not None and (cost is None or warm[0] < cost):
         cost, groups = warm[0], warm[1]
         details["fallback"] = f"time limit: the optimal plan at {warm[2]:,} B (valid here too)"
+    if not complete and first_plan is not None and (cost is None or first_plan[0] < cost):
+        cost, groups = first_plan[0], list(first_plan[1])
+        details["fallback"] = "time limit: the plan of consecutive runs found first"
     if cost is None:
         status = "INFEASIBLE" if complete else "UNKNOWN"
         return finish(problem, limits, deadline, method="ideals", status=status, groups=None,
