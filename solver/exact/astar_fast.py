@@ -63,6 +63,8 @@ class KernelArcs:
         in_start, _ = csr([[0] * len(ins) for ins in estimate.inputs])
         inputs = [x for ins in estimate.inputs for x in ins]
         read = estimate.read
+        entry = _read_entries(problem)
+        assert len(entry) == len(read)
         self.tables = (
             masks_words(problem.preds, words),
             pred_start, pred_list, succ_start, succ_list,
@@ -86,10 +88,11 @@ class KernelArcs:
             arr(estimate.spine.best),
             masks_words(problem.neighbours, words),
             np.zeros((4, max(1, n_tensors)), dtype=np.int64),  # lbdf_bounds' scratch
+            arr([entry.get(x, -1) for x, _, _ in inputs]),  # its entry of ``read``, if any
         )
         self.beta = problem.buffer_bytes
         self.max_ops = problem.max_group_ops or 0
-        width = 5 * words + self.twords + 1
+        width = 5 * words + self.twords + 2
         self.stack = np.zeros((max(64, 4 * n), width), dtype=np.int64)
         self.out = np.zeros((max(1024, 4 * n), words), dtype=np.int64)
         self.out_cost = np.zeros(len(self.out), dtype=np.int64)
@@ -164,6 +167,20 @@ class KernelArcs:
             else:
                 self.keys, self.kstamp = k.rehash(self.keys, self.kstamp, int(c[k.STAMP]),
                                                   self.words, 2 * len(self.keys))
+
+
+def _read_entries(problem: Problem) -> dict[int, int]:
+    """Tensor id -> its index in ``Estimate.read`` (the tensors a fusible op reads, in
+    tensor order, as ``Estimate`` lists them)."""
+    graph = problem.graph
+    entry: dict[int, int] = {}
+    for t in range(len(graph.tensors)):
+        readers = 0
+        for c in graph.consumers[t]:
+            readers |= 1 << c
+        if readers & ~problem.unfusable:
+            entry[t] = len(entry)
+    return entry
 
 
 def kernel_arcs(problem: Problem, estimate: Estimate) -> KernelArcs | None:

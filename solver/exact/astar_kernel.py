@@ -13,7 +13,8 @@ a stamp, so that clearing it when full costs nothing. Each arc comes with ``h`` 
 head, equal to :class:`fuseplan.solver.bounds.Estimate` (base terms plus spine cuts).
 
 The depth-first stack row: group, addable ops, ops that may still join, forbidden ops,
-open ops (outputs read outside), read tensors, the group's floor W + S(In) + S(Out).
+open ops (outputs read outside), read tensors, the group's floor W + S(In) + S(Out), and
+``Estimate.base`` of the ideal plus the group (updated op by op, not recomputed).
 :func:`expand` returns 0 when the ideal is done, 1 when an array lacks room for one more
 step (the caller enlarges it and calls again; the state is all in the arrays), 2 after
 ``budget`` sets (the caller looks at the clock and calls again). An array lacking room
@@ -41,7 +42,7 @@ SP, NOUT, SETS, PRICED, BOUNDED, HITS, KEYS, STAMP = range(8)
 (T_PREDS, T_PRED_START, T_PRED_LIST, T_SUCC_START, T_SUCC_LIST, T_FORBID, T_BLOCKED,
  T_ALL, T_OUT_READERS, T_OUT_LEAVES, T_OUT_SIZE, T_WEIGHTS, T_LEAVING, T_IN_START, T_IN_X,
  T_IN_PROD, T_IN_SIZE, T_R_PROD, T_R_READERS, T_R_SIZE, T_SPINE, T_SPINE_BEST, T_NBR,
- T_SCRATCH) = range(24)
+ T_SCRATCH, T_IN_R) = range(25)
 
 UNPRICED = -2  # in the memo: the group fits (by the bounds below), its F_D not yet computed
 
@@ -57,12 +58,17 @@ def _has(mask: np.ndarray, v: int) -> bool:
 @njit(cache=True)
 def estimate(t: tuple, head: np.ndarray) -> int:
     """``Estimate(head)``: the base terms and the spine cuts after ``head``."""
+    return base(t, head) + spine_extra(t, head)
+
+
+@njit(cache=True)
+def spine_extra(t: tuple, head: np.ndarray) -> int:
+    """``SpineCuts.extra(head)``: the least cost of the cuts forced after ``head``."""
     spine, best = t[T_SPINE], t[T_SPINE_BEST]
-    h = base(t, head)
     for k in range(spine.shape[0]):
         if not _has(head, spine[k]):
-            return h + best[k]
-    return h
+            return best[k]
+    return 0
 
 
 @njit(cache=True)
@@ -233,6 +239,7 @@ def push_root(t: tuple, ideal: np.ndarray, stack: np.ndarray, twords: int) -> No
             row[words + (v >> 6)] |= np.int64(1) << (v & 63)
     for u in range(words):
         row[2 * words + u] = all_ops[u] & ~blocked[u]
+    row[5 * words + twords + 1] = base(t, ideal)
 
 
 @njit(cache=True)
@@ -251,12 +258,14 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
     out_readers, out_leaves, out_size, weights = (t[T_OUT_READERS], t[T_OUT_LEAVES],
                                                   t[T_OUT_SIZE], t[T_WEIGHTS])
     in_start, in_x, in_prod, in_size = t[T_IN_START], t[T_IN_X], t[T_IN_PROD], t[T_IN_SIZE]
+    in_r, r_readers, leaving = t[T_IN_R], t[T_R_READERS], t[T_LEAVING]
     nbr, scratch = t[T_NBR], t[T_SCRATCH]
     words = ideal.shape[0]
     n = preds.shape[0]
     G, ADD, ALW, BAN, OPN, RD = 0, words, 2 * words, 3 * words, 4 * words, 5 * words
     FL = 5 * words + twords
-    width = FL + 1
+    BS = FL + 1  # base(ideal + group)
+    width = FL + 2
     cur = np.empty(width, dtype=np.int64)
     new = np.empty(words, dtype=np.int64)
     later = np.empty(words, dtype=np.int64)
@@ -269,6 +278,7 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
     todo = np.empty(words, dtype=np.int64)
     child_v = np.empty(n, dtype=np.int64)
     child_floor = np.empty(n, dtype=np.int64)
+    child_base = np.empty(n, dtype=np.int64)
     child_read = np.empty((n, twords), dtype=np.int64)
     child_open = np.empty((n, words), dtype=np.int64)
     sp = counters[SP]
@@ -289,6 +299,7 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
         sp -= 1
         cur[:] = stack[sp]
         floor = cur[FL]
+        group_base = cur[BS]
         for u in range(words):
             options[u] = cur[ADD + u] & cur[ALW + u] & ~cur[BAN + u]
             doomed[u] = 0
@@ -371,14 +382,35 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                     elif (child_read[nchild, x >> 6] >> (x & 63)) & 1 == 0:
                         new_floor += in_size[e]
                     child_read[nchild, x >> 6] |= np.int64(1) << (x & 63)
+                # base(ideal + new) from base(ideal + group): v's weights and output
+                # leave it; v's output is read across the cut unless all its readers are
+                # in; an input whose last reader outside joins no longer is
+                for u in range(words):
+                    head[u] = ideal[u] | new[u]
+                new_base = group_base - weights[v] - leaving[v]
+                for u in range(words):
+                    if out_readers[v, u] & ~head[u] != 0:
+                        new_base += out_size[v]
+                        break
+                for e in range(in_start[v], in_start[v + 1]):
+                    p = in_prod[e]
+                    if p >= 0 and not _has(head, p):
+                        continue
+                    covered = True
+                    r = in_r[e]
+                    for u in range(words):
+                        if r_readers[r, u] & ~head[u] != 0:
+                            covered = False
+                            break
+                    if covered:
+                        new_base -= in_size[e]
                 child_v[nchild] = v
                 child_floor[nchild] = new_floor
+                child_base[nchild] = new_base
                 for u in range(words):
                     child_open[nchild, u] = new_open[u]
                 nchild += 1
-                for u in range(words):
-                    head[u] = ideal[u] | new[u]
-                rest = estimate(t, head)
+                rest = new_base + spine_extra(t, head)
                 if g + rest >= limit:
                     continue
                 if g + new_floor + rest >= limit:
@@ -438,6 +470,7 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
             for u in range(twords):
                 row[RD + u] = child_read[i, u]
             row[FL] = child_floor[i]
+            row[BS] = child_base[i]
             sp += 1
     counters[SP] = sp
     counters[NOUT] = nout
