@@ -190,11 +190,12 @@ def test_ideals_solve_same_plan_compiled_or_not(net: str, scheme: str, kb: int,
 
 
 def test_warm_start_skips_half_the_buffer_when_the_main_run_fits() -> None:
-    # 24,110 then 141,969 candidates (ratio 5.89) in 0.3 s: beta predicted at 0.3 * 5.89^2
-    # = 10.4 s; skipped when that is below half the time left
+    # 24,110 then 141,969 candidates (ratio 5.89) in 0.3 s: beta predicted at
+    # 0.3 * 5.89^(3/4) * 5.89^(9/16) = 0.3 * 10.25 = 3.07 s; beta/2 is skipped when that
+    # is below half the time left
     sizes = [(24_110, 0.1), (141_969, 0.3)]
-    assert main_fits(sizes, 2, 30.0)
-    assert not main_fits(sizes, 2, 20.0)
+    assert main_fits(sizes, 2, 6.2)
+    assert not main_fits(sizes, 2, 6.1)
     assert not main_fits(sizes, 2, None)  # no limit: no warm start is asked for anyway
     assert not main_fits(sizes[:1], 2, 30.0)  # one level: no ratio yet
 
