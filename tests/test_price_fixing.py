@@ -172,3 +172,17 @@ def test_the_hybrid_prices_and_fixes_a_complete_list_of_a_many_ideal_graph(monke
     assert said["cpsat"] is False and "CP-SAT not run" in said["why"]
     assert said["lp_bound"] <= capped.bound_bytes <= optimum <= capped.objective_bytes
     check_plan(capped.plan, graph, problem.model)
+
+
+def test_the_hybrid_skips_price_and_fix_without_a_valid_plan(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Before any plan (its best is empty), the hybrid notes why instead of failing."""
+    from test_hybrid_prune import _six_branches
+
+    from fuseplan.solver.hybrid import method
+
+    graph = _six_branches()
+    problem = make_problem(graph, make_cost_model("brr", graph, 1), 1_000)
+    hybrid = method._Hybrid(problem, Limits(time_limit_s=5), Deadline(Limits(time_limit_s=5)),
+                            method.HybridSettings(warm_evaluations=1))
+    assert hybrid._price_and_fix(enumerate_candidates(problem)) is False
+    assert "does not cover every op" in hybrid.details["price_fixing"]["not_run"]

@@ -368,9 +368,13 @@ class _Hybrid:
         reduced-cost fixing against the best plan and CP-SAT over the columns kept
         (``solver/exact/price_fixing.py``), for the rest of the time. Its plan is offered,
         its bound is valid for the whole problem; True when it proved the optimum."""
-        from ..exact.price_fixing import price_and_fix
+        from ..exact.price_fixing import InvalidIncumbent, price_and_fix
 
-        fixed = price_and_fix(self.problem, found, self.best, self.deadline, self.limits)
+        try:
+            fixed = price_and_fix(self.problem, found, self.best, self.deadline, self.limits)
+        except InvalidIncumbent as error:  # no plan yet (or a bug upstream): not run
+            self.details["price_fixing"] = {"not_run": str(error)}
+            return False
         self.priced_bound = fixed.bound
         self.offer(list(fixed.plan), "price and branch (CP-SAT over the columns kept by "
                    "reduced-cost fixing)")
@@ -477,7 +481,9 @@ class _Hybrid:
                     f"{self.best_from}")
         probe = self.details.get("handover_probe")
         priced = self.details.get("price_fixing")
-        if priced is not None:
+        if priced is not None and "not_run" in priced:
+            said += f"; price and branch not run: {priced['not_run']}"
+        elif priced is not None:
             said += (f"; {probe['ideals']} ideals but all {priced['candidates']:,} candidate "
                      f"groups listed in {probe['seconds']:.1f} s: price and branch, "
                      f"{priced['status']}: {priced['why']}")
