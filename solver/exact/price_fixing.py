@@ -25,7 +25,11 @@ probe lists every candidate group of a graph with too many ideals for ``auto``'s
    model saw it. Hence a proof over the kept columns is a proof for the problem, and the
    model's lower bound, at most ``UB``, bounds every plan too (a plan outside costs more
    than ``UB``). The kept set is therefore passed as "complete": complete for every plan
-   that could improve on the incumbent.
+   that could improve on the incumbent. The same argument with a threshold ``t`` in place
+   of ``UB`` lets a first round keep far fewer columns (``FIRST_GAP`` above ``LB``; on
+   w8-200 BRR 128 KB 3,055 instead of 305,060): a plan of cost ``<= t`` proven optimal over
+   them is optimal; if their optimum is above ``t``, every plan costs more than ``t`` and the
+   second round keeps the columns up to the best plan (:func:`price_and_fix`).
 
 Input: the problem, a complete :class:`CandidateSet` of it, the incumbent plan (group
 masks; validated here: a wrong ``UB`` would fix out the optimum) and a deadline. Output
