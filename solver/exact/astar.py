@@ -106,10 +106,11 @@ class _Search:
 
     def arcs(
         self, ideal: int, g: int, limit: float, best: dict[int, int]
-    ) -> list[tuple[int, int]]:
-        """(group, fusible cost) for every group that may follow ``ideal`` (reached at cost
-        ``g``) on a plan cheaper than ``limit`` and than the best known way to its head
-        (the compiled kernel leaves that last check to the caller)."""
+    ) -> list[tuple[int, int, int | None]]:
+        """(group, fusible cost, h of ideal + group or None) for every group that may
+        follow ``ideal`` (reached at cost ``g``) on a plan cheaper than ``limit`` and than
+        the best known way to its head (the compiled kernel leaves that last check to the
+        caller, and gives h)."""
         kernel = self._kernel()
         if kernel is None:
             start = time.process_time()
@@ -117,9 +118,9 @@ class _Search:
                 return self.python_arcs(ideal, g, limit, best)
             finally:
                 self.python_seconds += time.process_time() - start
-        out = []
+        out: list[tuple[int, int, int | None]] = []
         if self.blocked:
-            out = [(1 << v, 0) for v in mask_ops(self.frontier(ideal) & self.blocked)]
+            out = [(1 << v, 0, None) for v in mask_ops(self.frontier(ideal) & self.blocked)]
         after = self.estimate.spine.after_next_group(ideal)
         sets = kernel.sets
         found = kernel.arcs(ideal, g, limit, after, self.deadline.expired)
@@ -128,16 +129,17 @@ class _Search:
             raise _OutOfTime
         if self.prices.constrained:
             allowed = self.problem.group_allowed
-            found = [(group, cost) for group, cost in found if allowed(group)]
+            found = [arc for arc in found if allowed(arc[0])]
         out.extend(found)
         return out
 
     def python_arcs(
         self, ideal: int, g: int, limit: float, best: dict[int, int]
-    ) -> list[tuple[int, int]]:
+    ) -> list[tuple[int, int, int | None]]:
         """``arcs`` in Python: the reference the compiled kernel follows step for step."""
         frontier = self.frontier(ideal)
-        out = [(1 << v, 0) for v in mask_ops(frontier & self.blocked)]
+        out: list[tuple[int, int, int | None]] = [
+            (1 << v, 0, None) for v in mask_ops(frontier & self.blocked)]
         prices, succs, preds, estimate = self.prices, self.succs, self.preds, self.estimate
         forbid, max_ops = self.forbid, self.max_ops
         # what groups may add to the base terms (the spine cuts past the next group stay)
@@ -185,7 +187,7 @@ class _Search:
                     continue
                 cost = prices.price(new)
                 if cost != INVALID:
-                    out.append((new, cost))
+                    out.append((new, cost, None))
             if max_ops is not None and group.bit_count() + 1 >= max_ops:
                 continue
             for low, new_floor, new_read, new_open in children:
@@ -258,12 +260,12 @@ def _best_first(search: _Search, limits: Limits, limit: float, upper: int | None
         except _OutOfTime:
             out.bound, out.cut = f, "time limit"
             break
-        for group, cost in arcs:
+        for group, cost, h_next in arcs:
             nxt = ideal | group
             g_next = g + cost
             if g_next >= best.get(nxt, g_next + 1):
                 continue
-            f_next = g_next + h(nxt)
+            f_next = g_next + (h(nxt) if h_next is None else h_next)
             if f_next >= limit:
                 continue
             best[nxt] = g_next

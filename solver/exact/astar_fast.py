@@ -107,20 +107,17 @@ class KernelArcs:
         self.hits = 0
 
     def arcs(self, ideal: int, g: int, limit: float, after: int,
-             expired: Callable[[], bool]) -> list[tuple[int, int]] | None:
-        """(group, F_D) of the arcs of ``ideal`` (reached at cost ``g``) that the Python
+             expired: Callable[[], bool]) -> list[tuple[int, int, int]] | None:
+        """(group, F_D, h of ideal + group) of the arcs of ``ideal`` (reached at cost ``g``) that the Python
         loop keeps and the search does not drop at once (g + F_D + h at the limit), plus
         those it keeps while their head is known more cheaply (the search drops them);
-        None once ``expired()`` says so. ``after``: the spine cuts past the next group.
-        Seeds the estimate's memo with each head's ``h``."""
+        None once ``expired()`` says so. ``after``: the spine cuts past the next group."""
         from fuseplan.models.cost.kernel_data import words_to_masks
 
         k = self.k
         c = self.counters
-        c[[k.NOUT, k.SETS, k.PRICED, k.BOUNDED, k.HITS]] = 0
-        c[k.SP] = 1
+        c[[k.SP, k.NOUT, k.SETS, k.PRICED, k.BOUNDED, k.HITS]] = 0
         ideal_w = self.mask_words(ideal, self.words)
-        k.push_root(self.tables, ideal_w, self.stack, self.twords)
         limit_c = NO_LIMIT if math.isinf(limit) else math.ceil(limit)
         stopped = False
         while True:
@@ -145,10 +142,7 @@ class KernelArcs:
         nout = int(c[k.NOUT])
         groups = words_to_masks(self.out[:nout])
         costs = self.out_cost[:nout].tolist()
-        memo = self.estimate.memo
-        for group, h in zip(groups, self.out_h[:nout].tolist()):
-            memo.setdefault(ideal | group, h)
-        return list(zip(groups, costs))
+        return list(zip(groups, costs, self.out_h[:nout].tolist()))
 
     def _enlarge(self) -> None:
         k = self.k

@@ -281,6 +281,9 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
     child_base = np.empty(n, dtype=np.int64)
     child_read = np.empty((n, twords), dtype=np.int64)
     child_open = np.empty((n, words), dtype=np.int64)
+    if counters[SP] == 0 and counters[SETS] == 0:  # a new ideal
+        push_root(t, ideal, stack, twords)
+        counters[SP] = 1
     sp = counters[SP]
     nout = counters[NOUT]
     sets = counters[SETS]
