@@ -13,6 +13,10 @@ gap = (best known plan - bound) / best known plan.
 
     .venv/bin/python benchmarks/bench_lp_bound.py --instances w8-200,darts-5 \\
         --schemes lbdf --buffers 128 --time-limit 60 --out /tmp/lp.jsonl
+
+``--multicut --baseline DIR`` runs each multicut row twice, the second time with
+``PYTHONPATH=DIR`` (an export of an older commit, ``mkdir -p DIR/fuseplan && git archive
+C | tar -x -C DIR/fuseplan``), and prints old against new beside the best known plan.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ def multicut_one(spec: str, scheme: str, buffer_kb: int, time_limit: float | Non
     problem = make_problem(graph, make_cost_model(scheme, graph, 1), buffer_kb * 1024)
     found = multicut_bound(problem, Deadline(Limits(time_limit_s=time_limit)))
     return {
+        "code": "baseline" if os.environ.get("PYTHONPATH") else "current",
+        "integer": found.integer, "integer_cut": getattr(found, "integer_cut", None),
+        "integer_optimal": found.integer_optimal,
         "net": spec, "scheme": scheme, "buffer_kb": buffer_kb, "time_limit_s": time_limit,
         "multicut": found.value, "base": found.base, "packing": found.packing,
         "pairs": found.pairs, "paths": found.paths, "rounds": found.rounds,
@@ -73,6 +80,34 @@ def multicut_table(rows: list[dict]) -> None:
               f"{r['whole_problem_bound']:,} | {before:,} | {r['multicut']:,} | "
               f"{'-' if plan is None else f'{plan:,}'} | {gap(plan, before)} | {gap(plan, now)} | "
               f"{r.get('wall_s', '-')}, {r.get('rss_mb', '-')}, {r['load']} |")
+
+
+def compare_table(rows: list[dict], plans: dict[tuple[str, str, int], int]) -> None:
+    """Old (``code`` baseline) against new (current) multicut bound per instance, with the
+    best known plan (recorded, or ``plans``: measured for this table) and both gaps."""
+    best = known()
+    by_key: dict[tuple[str, str, int], dict[str, dict]] = {}
+    for r in rows:
+        by_key.setdefault((r["net"], r["scheme"], r["buffer_kb"]), {})[r.get("code", "baseline")] = r
+    print("| instance | scheme, KB | limit s | old bound | new bound: base + max(packing, "
+          "integer) | integer (cut price only) | best known plan | gap old | gap new "
+          "| new s, load |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for key, pair in by_key.items():
+        old, new = pair.get("baseline"), pair.get("current")
+        if new is None:
+            continue
+        plan = best.get(key, (None, 0))[0]
+        if key in plans and (plan is None or plans[key] < plan):
+            plan = plans[key]
+        before = None if old is None else old["multicut"]
+        integer = "-" if new["integer"] is None else f"{new['integer']:,}"
+        cut = "-" if new["integer_cut"] is None else f"{new['integer_cut']:,}"
+        print(f"| {key[0]} | {key[1].upper()} {key[2]} | {new['time_limit_s']:g} | "
+              f"{'-' if before is None else f'{before:,}'} | {new['multicut']:,}: "
+              f"{new['base']:,} + max({new['packing']:,}, {integer}) | {cut} | "
+              f"{'-' if plan is None else f'{plan:,}'} | {gap(plan, before)} | "
+              f"{gap(plan, new['multicut'])} | {new['multicut_s']}, {new['load']} |")
 
 
 def one(spec: str, scheme: str, buffer_kb: int, time_limit: float | None,
@@ -181,7 +216,6 @@ def table(rows: list[dict]) -> None:
 
 def main() -> None:
     from instances import CELL_INSTANCES, WIDE_INSTANCES
-    from process_run import measure
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", default="w8-200,w12-200,w16-200,darts-5,nasnet-5",
@@ -195,6 +229,11 @@ def main() -> None:
                         help="also solve with these, e.g. auto:600,hybrid:60 (method:seconds)")
     parser.add_argument("--multicut", action="store_true",
                         help="the multicut bound instead of the LP bound")
+    parser.add_argument("--baseline", type=Path,
+                        help="with --multicut: also run each row with PYTHONPATH=this (an "
+                        "export of an older commit) and print old against new")
+    parser.add_argument("--plan", action="append", default=[], metavar="LABEL:SCHEME:KB:BYTES",
+                        help="a plan measured for this table where none is recorded")
     parser.add_argument("--timeout", type=float, default=3600.0, help="kill a child after")
     parser.add_argument("--out", type=Path, help="append the JSON lines here")
     parser.add_argument("--reprint", type=Path, nargs="*", help="print the table of files")
@@ -207,11 +246,19 @@ def main() -> None:
         else:
             print(json.dumps(one(spec, scheme, int(kb), args.time_limit, args.methods)))
         return
+    plans = {}
+    by_label = {i.name: i for i in WIDE_INSTANCES + CELL_INSTANCES}
+    for item in args.plan:
+        label, scheme, kb, size = item.rsplit(":", 3)
+        spec = by_label[label].spec if label in by_label else label
+        plans[(spec, scheme, int(kb))] = int(size)
     if args.reprint:
         rows = [json.loads(line) for p in args.reprint for line in p.read_text().splitlines()]
-        (multicut_table if rows and "multicut" in rows[0] else table)(rows)
+        if rows and any(r.get("code") == "baseline" for r in rows):
+            compare_table(rows, plans)
+        else:
+            (multicut_table if rows and "multicut" in rows[0] else table)(rows)
         return
-    by_label = {i.name: i for i in WIDE_INSTANCES + CELL_INSTANCES}
     rows = []
     labels = args.instances.split(";" if ";" in args.instances else ",")  # specs hold commas
     for label in filter(None, labels):  # "spec;" names one spec that holds commas
@@ -226,20 +273,43 @@ def main() -> None:
                     argv += ["--methods", args.methods]
                 if args.multicut:
                     argv += ["--multicut"]
-                print("command: python benchmarks/bench_lp_bound.py " + shlex.join(argv[2:]),
-                      flush=True)
-                code, wall, rss, out, err = measure(argv, args.timeout, cwd=ROOT)
-                if code != 0:
-                    print(f"  failed ({code}): {err.strip().splitlines()[-1:] or ''}", flush=True)
-                    continue
-                row = json.loads(out.strip().splitlines()[-1])
-                row.update(wall_s=round(wall, 1), rss_mb=round(rss))
-                print("  " + json.dumps(row), flush=True)
-                rows.append(row)
-                if args.out is not None:
-                    with args.out.open("a") as f:
-                        f.write(json.dumps(row) + "\n")
-    (multicut_table if args.multicut else table)(rows)
+                trees = [None] + ([args.baseline] if args.multicut and args.baseline else [])
+                for tree in trees:
+                    row = _child(argv, args.timeout, tree)
+                    if row is not None:
+                        rows.append(row)
+                        if args.out is not None:
+                            with args.out.open("a") as f:
+                                f.write(json.dumps(row) + "\n")
+    if args.baseline:
+        compare_table(rows, plans)
+    else:
+        (multicut_table if args.multicut else table)(rows)
+
+
+def _child(argv: list[str], timeout: float, tree: Path | None) -> dict | None:
+    """One ``--one`` child (with ``PYTHONPATH=tree`` when given): its row, timed."""
+    from process_run import measure
+
+    env = "" if tree is None else f"PYTHONPATH={shlex.quote(str(tree))} "
+    print(f"command: {env}python benchmarks/bench_lp_bound.py " + shlex.join(argv[2:]),
+          flush=True)
+    saved = os.environ.pop("PYTHONPATH", None)
+    if tree is not None:
+        os.environ["PYTHONPATH"] = str(tree)
+    try:
+        code, wall, rss, out, err = measure(argv, timeout, cwd=ROOT)
+    finally:
+        os.environ.pop("PYTHONPATH", None)
+        if saved is not None:
+            os.environ["PYTHONPATH"] = saved
+    if code != 0:
+        print(f"  failed ({code}): {err.strip().splitlines()[-1:] or ''}", flush=True)
+        return None
+    row = json.loads(out.strip().splitlines()[-1])
+    row.update(wall_s=round(wall, 1), rss_mb=round(rss))
+    print("  " + json.dumps(row), flush=True)
+    return row
 
 
 if __name__ == "__main__":
