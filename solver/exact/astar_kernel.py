@@ -267,18 +267,12 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
     BS = FL + 1  # base(ideal + group)
     width = FL + 2
     cur = np.empty(width, dtype=np.int64)
-    new = np.empty(words, dtype=np.int64)
-    later = np.empty(words, dtype=np.int64)
-    new_open = np.empty(words, dtype=np.int64)
-    keep = np.empty(words, dtype=np.int64)
-    head = np.empty(words, dtype=np.int64)
-    doomed = np.empty(words, dtype=np.int64)
-    options = np.empty(words, dtype=np.int64)
-    reach = np.empty(words, dtype=np.int64)
-    todo = np.empty(words, dtype=np.int64)
-    child_v = np.empty(n, dtype=np.int64)
-    child_floor = np.empty(n, dtype=np.int64)
-    child_base = np.empty(n, dtype=np.int64)
+    masks = np.empty((9, words), dtype=np.int64)  # one op mask per row
+    new, later, new_open, keep, head = masks[0], masks[1], masks[2], masks[3], masks[4]
+    doomed, options, reach, todo = masks[5], masks[6], masks[7], masks[8]
+    # per child of the group popped: its op, floor, base, read tensors, open ops
+    child = np.empty((3, n), dtype=np.int64)
+    child_v, child_floor, child_base = child[0], child[1], child[2]
     child_read = np.empty((n, twords), dtype=np.int64)
     child_open = np.empty((n, words), dtype=np.int64)
     if counters[SP] == 0 and counters[SETS] == 0:  # a new ideal
