@@ -32,15 +32,21 @@ _HASH_MUL = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15 as int64
 SP, FOUND, EVALUATED, KEYS, STAMP = 0, 1, 2, 3, 4
 
 
+@njit(cache=True, nogil=True)
+def word_hash(group: np.ndarray) -> np.int64:
+    """The hash of a group's int64 words (its open-addressing tables mask the low bits)."""
+    h = np.int64(0)
+    for u in range(group.shape[0]):
+        h = (h ^ group[u]) * _HASH_MUL
+    return h ^ (h >> 31)
+
+
 @njit(cache=True)
 def _slot(keys: np.ndarray, kstamp: np.ndarray, stamp: int, group: np.ndarray) -> tuple[int, bool]:
     """(slot, present): where ``group`` is in the table, or the free slot it would take."""
     words = group.shape[0]
-    h = np.int64(0)
-    for u in range(words):
-        h = (h ^ group[u]) * _HASH_MUL
     mask = keys.shape[0] - 1
-    i = (h ^ (h >> 31)) & mask
+    i = word_hash(group) & mask
     while True:
         if kstamp[i] != stamp:
             return i, False

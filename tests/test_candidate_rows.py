@@ -18,6 +18,7 @@ import pytest
 
 from brute_force import random_dag
 from fuzz_graphs import pick_buffer, random_cnn
+from test_cost_kernel import tiny_kernel_arrays
 from fuseplan.models.cost import make_cost_model
 from fuseplan.models.graph import Graph
 from fuseplan.models.lattice import ideal_lattice
@@ -78,18 +79,7 @@ def test_rows_with_forbids_a_size_cap_and_tiny_arrays(monkeypatch) -> None:
     constraints = {"forbids": [[names[10], names[12]], [names[40], names[44]]],
                    "max_group_ops": 7}
     python = python_set(graph, "brr", 256 * 1024, monkeypatch, **constraints)
-    original = candidates_kernel.KernelGrower.__init__
-
-    def small(self, *args) -> None:
-        original(self, *args)
-        self.stack = self.stack[:8].copy()
-        self.found = self.found[:4].copy()
-        self.costs = self.costs[:4].copy()
-        self.keys, self.kstamp, self.kflag = (a[:256].copy() for a in
-                                              (self.keys, self.kstamp, self.kflag))
-
-    monkeypatch.setattr(candidates_kernel.KernelGrower, "__init__", small)
-    monkeypatch.setattr(candidates_kernel, "STEPS_PER_CALL", 11)
+    tiny_kernel_arrays(monkeypatch, 11)
     assert rows_set(graph, "brr", 256 * 1024, 2, **constraints) == python
 
 

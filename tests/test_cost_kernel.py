@@ -147,9 +147,9 @@ def test_kernel_growth_with_pins_forbids_and_a_size_cap(scheme: str, monkeypatch
     assert kernel == python
 
 
-def test_kernel_growth_with_tiny_arrays_and_short_calls(monkeypatch) -> None:
-    """Arrays that must grow many times and a call back every 7 steps: the same set."""
-    graph = build("googlenet")
+def tiny_kernel_arrays(monkeypatch, steps: int) -> None:
+    """Every kernel grower starts with arrays that must grow many times, and hands back
+    every ``steps`` steps."""
     original = candidates_kernel.KernelGrower.__init__
 
     def small(self, *args) -> None:
@@ -161,7 +161,13 @@ def test_kernel_growth_with_tiny_arrays_and_short_calls(monkeypatch) -> None:
                                               (self.keys, self.kstamp, self.kflag))
 
     monkeypatch.setattr(candidates_kernel.KernelGrower, "__init__", small)
-    monkeypatch.setattr(candidates_kernel, "STEPS_PER_CALL", 7)
+    monkeypatch.setattr(candidates_kernel, "STEPS_PER_CALL", steps)
+
+
+def test_kernel_growth_with_tiny_arrays_and_short_calls(monkeypatch) -> None:
+    """Arrays that must grow many times and a call back every 7 steps: the same set."""
+    graph = build("googlenet")
+    tiny_kernel_arrays(monkeypatch, 7)
     python, kernel = both_ways(graph, "brr", 256 * 1024, monkeypatch)
     assert kernel == python
 

@@ -15,10 +15,10 @@ import time
 import numpy as np
 from numba import njit
 
+from ..candidates_grow_kernel import word_hash
 from ..candidates_rows import CandidateRows
 from ..progress import Deadline
 
-_HASH_MUL = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15 as int64
 STEPS_PER_CALL = 200_000  # lattice steps (about 5 ms) between two looks at the clock
 
 
@@ -27,11 +27,8 @@ def _find(keys: np.ndarray, index: np.ndarray, key: np.ndarray) -> int:
     """The index of the ideal whose words are ``key`` (-1 when none), or the free slot's
     negative minus 2 (``-2 - slot``) when absent."""
     words = key.shape[0]
-    h = np.int64(0)
-    for u in range(words):
-        h = (h ^ key[u]) * _HASH_MUL
     mask = keys.shape[0] - 1
-    i = (h ^ (h >> 31)) & mask
+    i = word_hash(key) & mask
     while True:
         if index[i] < 0:
             return -2 - i
