@@ -104,6 +104,11 @@ class _Search:
             self.compiled = False  # does not apply: Python from now on
         return self.kernel
 
+    def new_pass(self) -> None:
+        """A best-first pass starts: the kernel forgets its best costs per ideal."""
+        if self.kernel is not None:
+            self.kernel.new_pass()
+
     def arcs(
         self, ideal: int, g: int, limit: float, best: dict[int, int]
     ) -> list[tuple[int, int, int | None]]:
@@ -232,6 +237,7 @@ class _Pass:
 
 def _best_first(search: _Search, limits: Limits, limit: float, upper: int | None) -> _Pass:
     deadline, h, full = search.deadline, search.estimate, search.problem.all_ops
+    search.new_pass()
     best: dict[int, int] = {0: 0}
     out = _Pass()
     closed: set[int] = set()

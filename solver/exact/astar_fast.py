@@ -24,6 +24,7 @@ SETS_PER_CALL = 20_000
 # int64: 2**21 slots are 112 MB on Inception-v3's 4 words; 2**22 saved 5 % CPU there for
 # 180 MB more peak)
 MEMO_START_SLOTS = 1 << 14
+BEST_START_SLOTS = 1 << 12  # the table of best costs per ideal (grows, one per pass)
 MEMO_MAX_SLOTS = 1 << 21
 NO_LIMIT = 1 << 62  # the pass limit when there is none (every sum stays far below it)
 
@@ -100,8 +101,11 @@ class KernelArcs:
         self.out_h = np.zeros(len(self.out), dtype=np.int64)
         self.keys = np.zeros((MEMO_START_SLOTS, words + 2), dtype=np.int64)
         self.kstamp = np.zeros(MEMO_START_SLOTS, dtype=np.int64)
-        self.counters = np.zeros(8, dtype=np.int64)
+        self.bkeys = np.zeros((BEST_START_SLOTS, words + 1), dtype=np.int64)
+        self.bstamp = np.zeros(BEST_START_SLOTS, dtype=np.int64)
+        self.counters = np.zeros(10, dtype=np.int64)
         self.counters[k.STAMP] = 1
+        self.counters[k.BSTAMP] = 1
         self.sets = 0
         self.priced = 0
         self.bounded = 0
@@ -125,7 +129,7 @@ class KernelArcs:
             status = k.expand(self.scheme, self.data, self.tables, ideal_w, g, limit_c,
                               after, self.beta, self.max_ops, self.twords, self.stack,
                               self.out, self.out_cost, self.out_h, self.keys, self.kstamp,
-                              c, SETS_PER_CALL)
+                              self.bkeys, self.bstamp, c, SETS_PER_CALL)
             if status == 0:
                 break
             if status == 1:
@@ -145,6 +149,11 @@ class KernelArcs:
         costs = self.out_cost[:nout].tolist()
         return list(zip(groups, costs, self.out_h[:nout].tolist()))
 
+    def new_pass(self) -> None:
+        """Forgets the best costs of the pass before (``_best_first`` starts afresh)."""
+        self.counters[self.k.BSTAMP] += 1
+        self.counters[self.k.BKEYS] = 0
+
     def _enlarge(self) -> None:
         k = self.k
         c = self.counters
@@ -155,6 +164,9 @@ class KernelArcs:
             self.out = np.concatenate([self.out, np.zeros_like(self.out)])
             self.out_cost = np.concatenate([self.out_cost, np.zeros_like(self.out_cost)])
             self.out_h = np.concatenate([self.out_h, np.zeros_like(self.out_h)])
+        if 2 * (c[k.BKEYS] + n) > len(self.bkeys):
+            self.bkeys, self.bstamp = k.rehash(self.bkeys, self.bstamp, int(c[k.BSTAMP]),
+                                               self.words, 2 * len(self.bkeys))
         if 2 * (c[k.KEYS] + n) > len(self.keys):
             if 2 * len(self.keys) > MEMO_MAX_SLOTS:
                 c[k.STAMP] += 1  # full at its cap: start afresh (the old stamps no longer match)

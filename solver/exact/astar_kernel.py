@@ -7,7 +7,9 @@ pruning by the stranded outputs, the buffer bound and the pass limit), on rows o
 words (:mod:`fuseplan.models.cost.kernel_data`); ops are masks of ``words`` words,
 tensors (the group's read set) masks of ``twords`` words. Two differences, neither of
 which changes what the search does with the arcs: the best-known cost of the arc's head
-is not looked up (``_best_first`` drops those arcs itself), and the memo of buffer bounds
+is known from the kernel's own table (the costs of the arcs it gave this pass: never
+below ``_best_first``'s, which also holds the unfusable singletons, so it drops no arc the
+search would keep, and the search drops what it lets through), and the memo of buffer bounds
 and prices is an open-addressing table (``candidates_grow_kernel._slot``) whose slots carry
 a stamp, so that clearing it when full costs nothing. Each arc comes with ``h`` of its
 head, equal to :class:`fuseplan.solver.bounds.Estimate` (base terms plus spine cuts).
@@ -35,8 +37,9 @@ SCHEME_BRR = 0
 SCHEME_LBDF = 1
 
 # counters: stack size, arcs out, sets listed, groups priced (for an arc), sets bounded
-# (buffer bound and price computed), bounds found in the memo, memo entries, memo stamp
-SP, NOUT, SETS, PRICED, BOUNDED, HITS, KEYS, STAMP = range(8)
+# (buffer bound and price computed), bounds found in the memo, memo entries, memo stamp,
+# entries of the table of best costs, its stamp (one per pass)
+SP, NOUT, SETS, PRICED, BOUNDED, HITS, KEYS, STAMP, BKEYS, BSTAMP = range(10)
 
 # indices into the ``t`` tuple of static tables (see astar_fast.KernelArcs)
 (T_PREDS, T_PRED_START, T_PRED_LIST, T_SUCC_START, T_SUCC_LIST, T_FORBID, T_BLOCKED,
@@ -246,7 +249,8 @@ def push_root(t: tuple, ideal: np.ndarray, stack: np.ndarray, twords: int) -> No
 def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit: int,
            after: int, beta: int, max_ops: int, twords: int, stack: np.ndarray,
            out: np.ndarray, out_cost: np.ndarray, out_h: np.ndarray, keys: np.ndarray,
-           kstamp: np.ndarray, counters: np.ndarray, budget: int) -> int:
+           kstamp: np.ndarray, bkeys: np.ndarray, bstamp: np.ndarray, counters: np.ndarray,
+           budget: int) -> int:
     """The arcs of ``ideal`` (reached at cost ``g``) whose plans may stay below ``limit``
     (an integer: the pass limit rounded up); ``after``: the spine cuts past the next group
     (``SpineCuts.after_next_group``). Rows of ``out``: the group; ``out_cost`` its F_D,
@@ -287,7 +291,8 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
     status = 0
     while sp > 0:
         if (sp + n + 1 > stack.shape[0] or nout + n + 1 > out.shape[0]
-                or 2 * (counters[KEYS] + n) > keys.shape[0]):
+                or 2 * (counters[KEYS] + n) > keys.shape[0]
+                or 2 * (counters[BKEYS] + n) > bkeys.shape[0]):
             status = 1
             break
         if sets - start_sets >= budget:
@@ -408,9 +413,12 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                     child_open[nchild, u] = new_open[u]
                 nchild += 1
                 rest = new_base + spine_extra(t, head)
-                if g + rest >= limit:
-                    continue
-                if g + new_floor + rest >= limit:
+                bslot, present = _slot(bkeys, bstamp, counters[BSTAMP], head)
+                known = bkeys[bslot, words] if present else -1
+                if (present and g >= known) or g + rest >= limit:
+                    continue  # even a free group would not help
+                reached = g + new_floor  # no cheaper way to head via new
+                if (present and reached >= known) or reached + rest >= limit:
                     continue
                 if not _connected(new, nbr, reach, todo):
                     continue
@@ -418,8 +426,14 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                 if cost == UNPRICED:
                     _, cost = lbdf_price(data, new, beta)
                     keys[slot, words + 1] = cost
-                if cost < 0 or g + cost + rest >= limit:
+                if cost < 0 or g + cost + rest >= limit or (present and g + cost >= known):
                     continue
+                for u in range(words):
+                    bkeys[bslot, u] = head[u]
+                bkeys[bslot, words] = g + cost
+                if not present:
+                    bstamp[bslot] = counters[BSTAMP]
+                    counters[BKEYS] += 1
                 for u in range(words):
                     out[nout, u] = new[u]
                 out_cost[nout] = cost
