@@ -20,6 +20,10 @@ or above the limit (``Estimate.stranded``: outputs read by ops that can never jo
 Intermediate sets may be disconnected (two branches joined later); the weakly connected
 ones that fit and that the user allows are the arcs. Group prices are memoised by mask.
 
+Arcs are listed in Python first; once that has cost ``PYTHON_SECONDS`` of CPU, the compiled
+kernel (``astar_kernel.py``, driven by ``astar_fast.py``) lists them, the same sets in the
+same order, with prices memoised across ideals. The Python loop stays the reference.
+
 A time limit or Ctrl-C returns the plan in hand as FEASIBLE with the bound
 ``min g + h`` over the open ideals (every plan passes through one of them), or the limit
 of the last pass that emptied if higher.
@@ -114,8 +118,8 @@ class _Search:
     ) -> list[tuple[int, int, int | None]]:
         """(group, fusible cost, h of ideal + group or None) for every group that may
         follow ``ideal`` (reached at cost ``g``) on a plan cheaper than ``limit`` and than
-        the best known way to its head (the compiled kernel leaves that last check to the
-        caller, and gives h)."""
+        the best known way to its head (the compiled kernel checks against its own table
+        of this pass's arcs, which may let through some the caller drops, and gives h)."""
         kernel = self._kernel()
         if kernel is None:
             start = time.process_time()
@@ -316,6 +320,7 @@ def solve(
 
     Passes with a rising limit: a pass that empties its open list proves the optimum is at
     least its limit; the last limit is the plan in hand, whose pass proves it optimal.
+    ``compiled``: see ``_Search`` (None: Python arcs first, then the kernel).
     """
     deadline = deadline or Deadline(limits)
     search = search or _Search(problem, deadline, compiled)
