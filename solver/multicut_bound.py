@@ -35,9 +35,10 @@ must stream its weights in two or more tiles, paying W(v) more for each op v; el
 "v streams" of price W(v) join the multicut, and ``y(tree of S') + s_v >= 1`` for v the
 heaviest op of S'.
 
-The bound returned is ``base`` + the larger of ``floor(packing)`` and the integer bound: the LP is solved by cutting planes (GLOP;
-shortest paths under the current y find violated paths), its duals are the packing, scaled
-down until every capacity holds in exact arithmetic. So a stop at any point (the deadline)
+The bound returned is ``base`` + the larger of ``floor(packing)`` and the integer bound.
+The LP is solved by cutting planes (GLOP; shortest paths under the current y find violated
+paths), its duals are the packing, scaled down until every capacity holds in exact
+arithmetic. So a stop at any point (the deadline)
 still returns a valid bound, whatever GLOP's tolerances.
 """
 
