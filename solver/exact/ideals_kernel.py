@@ -60,12 +60,14 @@ def _table(ideals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True, nogil=True)
 def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np.ndarray,
-          rows: np.ndarray, first: int, budget: int, tails: np.ndarray, heads: np.ndarray,
-          cands: np.ndarray, count: np.ndarray, seen: np.ndarray, todo: np.ndarray) -> int:
-    """Appends the arcs (tail, head, candidate) of candidates ``first``.. to the arrays
-    (``count[0]`` arcs so far), stopping once ``budget`` lattice steps are taken (after a
-    whole candidate) or before a candidate that might not find room; returns the next
-    candidate to link, or -1 when an ideal was missing."""
+          rows: np.ndarray, offset: int, first: int, budget: int, tails: np.ndarray,
+          heads: np.ndarray, cands: np.ndarray, count: np.ndarray, seen: np.ndarray,
+          todo: np.ndarray) -> int:
+    """Appends the arcs (tail, head, candidate) of the block ``rows`` from its row
+    ``first`` on (candidate ``offset`` + row) to the arrays (``count[0]`` arcs so far),
+    stopping once ``budget`` lattice steps are taken (after a whole candidate) or before a
+    candidate that might not find room; returns the next row to link, or -1 when an ideal
+    was missing."""
     words = ideals.shape[1]
     n_ideals = ideals.shape[0]
     union = np.empty(words, dtype=np.int64)
@@ -81,7 +83,7 @@ def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np
         start = _find(keys, index, rows[g, words:2 * words])
         if start < 0:
             return -1
-        stamp = g + 1
+        stamp = offset + g + 1
         seen[start] = stamp
         todo[0] = start
         top = 1
@@ -96,7 +98,7 @@ def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np
                 return -1
             tails[n] = i
             heads[n] = j
-            cands[n] = g
+            cands[n] = offset + g
             n += 1
             for w in range(words):
                 word = frontiers[i, w] & ~avoid[w]
@@ -169,24 +171,27 @@ def rows_shortest_path(
     count = np.zeros(1, dtype=np.int64)
     seen = np.zeros(n_ideals, dtype=np.int64)
     todo = np.zeros(n_ideals, dtype=np.int64)
-    rows = np.ascontiguousarray(cands.rows)
-    g, total, complete = 0, len(cands), True
-    while g < total:
-        nxt = _link(ideals, frontiers, keys, index, rows, g, STEPS_PER_CALL, tails, heads,
-                    which, count, seen, todo)
-        if nxt < 0:
-            raise KeyError("a candidate's ideal is not in the lattice")
-        if nxt == g:  # no room for one more candidate's arcs (the budget is at least one)
-            tails, heads, which = (np.concatenate([a, np.zeros_like(a)])
-                                   for a in (tails, heads, which))
-            continue
-        g = nxt
-        if g < total and _stop(stop_at, deadline, grace_s):
-            complete = False
+    total, complete = len(cands), True
+    for offset, rows in zip(cands.starts(), cands.blocks):
+        g = 0
+        while g < len(rows):
+            nxt = _link(ideals, frontiers, keys, index, rows, offset, g, STEPS_PER_CALL,
+                        tails, heads, which, count, seen, todo)
+            if nxt < 0:
+                raise KeyError("a candidate's ideal is not in the lattice")
+            if nxt == g:  # no room for one more candidate's arcs (the budget is at least one)
+                tails, heads, which = (np.concatenate([a, np.zeros_like(a)])
+                                       for a in (tails, heads, which))
+                continue
+            g = nxt
+            if offset + g < total and _stop(stop_at, deadline, grace_s):
+                complete = False
+                break
+            if deadline is not None and offset + g < total:
+                deadline.report("building arcs over ideals (compiled)", done=int(offset + g),
+                                total=total, unit="candidate groups linked")
+        if not complete:
             break
-        if deadline is not None and g < total:
-            deadline.report("building arcs over ideals (compiled)", done=g, total=total,
-                            unit="candidate groups linked")
     n = int(count[0])
     tails, heads, which = tails[:n], heads[:n], which[:n]
     order = np.argsort(tails, kind="stable")  # by tail, candidates in order within one
