@@ -174,6 +174,35 @@ def integer_multicut(problem: Problem, cuts, constraints, deadline: Deadline | N
                       cut.added + full.added, cut.bound)
 
 
+def _solve_stoppable(solver, model, deadline: Deadline | None) -> int:
+    """``solver.Solve(model)``, stopped early when the deadline's stop signal is set (the
+    hybrid runs this bound beside its cut loop and stops it when the loop ends): CP-SAT
+    then returns the best bound it has, which is valid."""
+    import threading
+
+    stop = None if deadline is None else deadline.limits.stop
+    if stop is None:
+        return solver.Solve(model)
+    if stop.is_set():
+        solver.parameters.max_time_in_seconds = 0.0
+        return solver.Solve(model)
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            if stop.is_set():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, name="multicut-stop", daemon=True)
+    watcher.start()
+    try:
+        return solver.Solve(model)
+    finally:
+        done.set()
+        watcher.join()
+
+
 def _share(deadline: Deadline | None, share: float) -> Deadline | None:
     from .multicut_bound import _share as share_of
 
@@ -231,7 +260,7 @@ class _Stage:
             if deadline is not None and deadline.end is not None:
                 left = deadline.remaining() or 0.0
                 solver.parameters.max_time_in_seconds = max(GRACE_S, left)
-            status = solver.Solve(built.model)
+            status = _solve_stoppable(solver, built.model, deadline)
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 return IntegerCut(bound, False, rounds, len(self.lazy))
             # integer prices: CP-SAT's bound is a whole number held in a float

@@ -27,13 +27,15 @@ Steps (``docs/hybrid.md``):
 5. The answer: the best valid plan from any step; the bound is the larger of the master's
    (a relaxation, valid for the whole problem when the pruning is safe),
    ``bounds.whole_problem_bound``, the multicut bound (``multicut_bound.py``, over the
-   safe pairs, computed after the probe for ``MULTICUT_SHARE`` of the limit) and price and
+   safe pairs, computed after the probe in a thread beside the cut loop) and price and
    branch's; OPTIMAL only when the bound meets the plan.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -62,8 +64,6 @@ PROBE_AFTER_SHARE = 0.1  # the probe runs after the first rounds, at this share 
 PROBE_AFTER_S = 3.0  # (or after this long without a time limit)
 WARM_EVALUATIONS = 300
 MAX_MODEL_EDGES = 20_000  # beyond: the fallback plan (the model would be too large)
-MULTICUT_SHARE = 0.1  # of the time limit, at most, for the multicut bound (its LP)
-MULTICUT_MAX_S = 5.0  # and never longer (also without a time limit)
 
 
 @dataclass(frozen=True)
@@ -315,10 +315,10 @@ class _Hybrid:
                        lambda: self.best, self.offer, stats)
             if not stats.proven and self._probe():
                 return ""
-        self._multicut(pairs.minimal)  # after the probe: a handed-over answer needs no bound
-        if not stats.proven:
-            run_rounds(built, self.limits, self.deadline, self.rank, self.repair,
-                       lambda: self.best, self.offer, stats)
+        if not stats.proven:  # after the probe: a handed-over answer needs no bound
+            with self._multicut_beside(pairs.minimal):  # on the second core
+                run_rounds(built, self.limits, self.deadline, self.rank, self.repair,
+                           lambda: self.best, self.offer, stats)
         if stats.master_plans == 0 and not self.best_from.startswith("cp-sat"):
             return f"CP-SAT gave no plan in time ({stats.last_status or 'not run'})"
         return ""
@@ -406,26 +406,51 @@ class _Hybrid:
             "seconds": round(found.seconds, 4), "proven": False}
         return extra
 
-    def _multicut(self, minimal: tuple[tuple[int, int], ...]) -> None:
+    @contextmanager
+    def _multicut_beside(self, minimal: tuple[tuple[int, int], ...]) -> Iterator[None]:
         """The multicut bound (``solver/multicut_bound.py``) over the safe must-separate
-        pairs, for ``MULTICUT_SHARE`` of the time limit (at most ``MULTICUT_MAX_S``): valid
-        for the whole problem whatever the pruning (it uses the proven pairs only)."""
+        pairs, valid for the whole problem whatever the pruning (it uses the proven pairs
+        only), computed in a thread beside the cut loop run in the ``with`` block, for as
+        long as the loop runs: stopped when it ends (the bound is valid whenever it stops).
+        Both spend most of their time in CP-SAT or GLOP, which release the GIL, so on two
+        cores the bound costs the loop little. Until 2026-12-03 it ran before the loop for
+        10 % of the limit, at most 5 s; its integer stage raises the bound for as long as it
+        is given (``benchmarks/results/lp_bound.md``)."""
+        import threading
+
         from ..multicut_bound import multicut_bound
 
-        limit = self.limits.time_limit_s
-        budget = MULTICUT_MAX_S if limit is None else min(MULTICUT_MAX_S, MULTICUT_SHARE * limit)
-        remaining = self.deadline.remaining()
-        if remaining is not None:
-            budget = min(budget, remaining)
-        if budget <= 0:
+        budget = self.deadline.remaining()  # None: no time limit, until the loop ends
+        if budget is not None and budget <= 0:
+            yield
             return
-        found = multicut_bound(self.problem, Deadline(Limits(time_limit_s=budget,
-                                                             stop=self.limits.stop)),
-                               pairs=list(minimal))
-        self.multicut = found.value
-        self.details["multicut_bound"] = {"bound": found.value, "converged": found.converged,
-                                          "constraints": found.paths, "rounds": found.rounds,
-                                          "seconds": round(found.seconds, 4)}
+        stop = threading.Event()
+        found: list[Any] = []
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                found.append(multicut_bound(
+                    self.problem, Deadline(Limits(time_limit_s=budget, stop=stop)),
+                    pairs=list(minimal)))
+            except BaseException as error:  # re-raised in the caller's thread
+                failed.append(error)
+
+        thread = threading.Thread(target=run, name="multicut-bound", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        if failed:
+            raise failed[0]
+        bound = found[0]
+        self.multicut = bound.value
+        self.details["multicut_bound"] = {"bound": bound.value, "converged": bound.converged,
+                                          "constraints": bound.paths, "rounds": bound.rounds,
+                                          "seconds": round(bound.seconds, 4),
+                                          "beside_cut_loop": True}
 
     def _whole_problem_bound(self) -> int:
         """A lower bound valid for the whole problem whatever was pruned: the only bound an
