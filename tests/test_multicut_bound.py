@@ -244,3 +244,46 @@ def test_unfusable_producers_output_is_read_once_at_least() -> None:
     found = multicut_bound(problem)
     optimum, _ = brute_force_optimum(graph, problem.model, 2_500)
     assert found.base == found.value == optimum == 4_048
+
+
+def test_integer_stage_solve_stops_on_the_stop_signal() -> None:
+    """The hybrid runs the bound beside its cut loop and sets the stop signal when the loop
+    ends: a CP-SAT solve inside the bound must return then, not at its time limit."""
+    import threading
+    import time
+
+    from ortools.sat.python import cp_model
+
+    from fuseplan.solver.multicut_integer import _solve_stoppable
+
+    rng = random.Random(0)  # a multidimensional knapsack: not proven within 20 s here
+    model = cp_model.CpModel()
+    x = [model.NewBoolVar("") for _ in range(120)]
+    for _ in range(30):
+        w = [rng.randint(1, 1000) for _ in x]
+        model.Add(sum(wi * xi for wi, xi in zip(w, x)) <= sum(w) // 4)
+    model.Maximize(sum(rng.randint(1, 1000) * xi for xi in x))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = 120.0
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.perf_counter()
+    status = _solve_stoppable(solver, model, Deadline(Limits(time_limit_s=120.0, stop=stop)))
+    assert time.perf_counter() - started < 60.0  # far below the 120-s limit
+    assert status in (cp_model.UNKNOWN, cp_model.FEASIBLE)  # stopped, not finished
+
+
+@pytest.mark.parametrize("scheme", ["lbdf", "brr"])
+@pytest.mark.parametrize("seed", range(3))
+def test_hybrid_quotes_the_bound_computed_beside_its_loop(scheme: str, seed: int) -> None:
+    from fuseplan.solver.hybrid.method import HybridSettings, solve
+
+    problem, optimum = _small(scheme, seed, BUFFERS[1])
+    result = solve(problem, Limits(time_limit_s=5.0),
+                   settings=HybridSettings(handover=False, warm_evaluations=20))
+    said = result.details["multicut_bound"]
+    assert said["beside_cut_loop"] is True
+    assert said["bound"] <= optimum
+    assert result.objective_bytes is not None and result.objective_bytes >= optimum
+    assert result.bound_bytes is not None and result.bound_bytes <= optimum
