@@ -140,3 +140,31 @@ def test_kernel_arcs_do_not_apply_to_other_models() -> None:
     result = astar.solve(problem, Limits(), compiled=True)
     assert result.status == "OPTIMAL" and not result.details.get("compiled")
     assert sorted(v for g in result.groups for v in mask_ops(g)) == list(range(8))
+
+
+def test_lbdf_bounds_hold_f_beta_between_them() -> None:
+    """The path-free bounds that settle most fits: lower <= F_beta <= upper on every subset
+    of 8-op random DAGs and on groups of GoogLeNet (connected or not), equal when no read
+    tensor can be delayed."""
+    import numpy as np
+
+    from fuseplan.models.cost.kernel_data import mask_words, model_kernel
+    from fuseplan.solver.exact.astar_kernel import lbdf_bounds
+
+    cases = [(random_dag(8, seed, fan_in=3), range(1, 256)) for seed in range(4)]
+    googlenet = build("googlenet")
+    cases.append((googlenet, [sum(1 << v for v in range(a, a + k)) for a in range(0, 120, 7)
+                              for k in (2, 5, 9, 17)]))
+    tight = 0
+    for graph, masks in cases:
+        model = make_cost_model("lbdf", graph, 1)
+        _, data = model_kernel(model)
+        n = graph.num_ops
+        joins = mask_words(sum(1 << v for v in range(n) if data.arrays[12][v]), data.words)
+        scratch = np.zeros((4, max(1, len(graph.tensors))), dtype=np.int64)
+        for mask in masks:
+            low, high = lbdf_bounds(data.arrays, mask_words(mask, data.words), scratch, joins)
+            exact = model.buffer_bytes(mask)
+            assert low <= exact <= high, (graph.name, mask)
+            tight += low == high
+    assert tight > 100

@@ -91,6 +91,7 @@ class KernelArcs:
             masks_words(problem.neighbours, words),
             np.zeros((4, max(1, n_tensors)), dtype=np.int64),  # lbdf_bounds' scratch
             arr([entry.get(x, -1) for x, _, _ in inputs]),  # its entry of ``read``, if any
+            mask_words(sum(1 << v for v in range(n) if data[12][v]), words),  # join ops
         )
         self.beta = problem.buffer_bytes
         self.max_ops = problem.max_group_ops or 0

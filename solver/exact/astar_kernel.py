@@ -45,12 +45,12 @@ SP, NOUT, SETS, PRICED, BOUNDED, HITS, KEYS, STAMP, BKEYS, BSTAMP = range(10)
 (T_PREDS, T_PRED_START, T_PRED_LIST, T_SUCC_START, T_SUCC_LIST, T_FORBID, T_BLOCKED,
  T_ALL, T_OUT_READERS, T_OUT_LEAVES, T_OUT_SIZE, T_WEIGHTS, T_LEAVING, T_IN_START, T_IN_X,
  T_IN_PROD, T_IN_SIZE, T_R_PROD, T_R_READERS, T_R_SIZE, T_SPINE, T_SPINE_BEST, T_NBR,
- T_SCRATCH, T_IN_R) = range(25)
+ T_SCRATCH, T_IN_R, T_JOINS) = range(26)
 
 UNPRICED = -2  # in the memo: the group fits (by the bounds below), its F_D not yet computed
 
 # LBDF's arrays in kernel_data.FIELDS order
-_OP_W, _IN_START, _IN_T, _IN_K, _T_H, _T_ROW, _IS_JOIN = 1, 2, 3, 4, 6, 7, 12
+_OP_W, _IN_START, _IN_T, _IN_K, _T_H, _T_ROW, _T_DESC, _IS_JOIN = 1, 2, 3, 4, 6, 7, 11, 12
 
 
 @njit(cache=True)
@@ -132,13 +132,14 @@ def _connected(group: np.ndarray, nbr: np.ndarray, reach: np.ndarray, todo: np.n
 
 
 @njit(cache=True)
-def lbdf_bounds(d: tuple, group: np.ndarray, scratch: np.ndarray) -> tuple[int, int]:
+def lbdf_bounds(d: tuple, group: np.ndarray, scratch: np.ndarray,
+                joins: np.ndarray) -> tuple[int, int]:
     """Two bounds on LBDF's F_beta of ``group`` that need no path pass: each read tensor
     holds min(H, k) rows at least (k the tallest kernel reading it in the group) and H rows
-    at most; the delay can raise it only when the group forks a tensor and joins (as in
-    ``lbdf_price``, which computes the delays)."""
+    at most; the delay can raise it only when the group forks a tensor and holds a join
+    below it (as in ``lbdf_price``, which computes the delays). ``joins``: the join ops."""
     op_w, in_start, in_t, in_k = d[_OP_W], d[_IN_START], d[_IN_T], d[_IN_K]
-    t_h, t_row, is_join = d[_T_H], d[_T_ROW], d[_IS_JOIN]
+    t_h, t_row, t_desc, is_join = d[_T_H], d[_T_ROW], d[_T_DESC], d[_IS_JOIN]
     mark, kmax, read = scratch[0], scratch[1], scratch[2]
     stamp = scratch[3, 0] + 1
     scratch[3, 0] = stamp
@@ -172,13 +173,20 @@ def lbdf_bounds(d: tuple, group: np.ndarray, scratch: np.ndarray) -> tuple[int, 
         x = read[i]
         rows = kmax[x] if kmax[x] < t_h[x] else t_h[x]
         lo += rows * t_row[x]
-        hi += (t_h[x] if fork and join else rows) * t_row[x]
+        delay = False
+        if fork and join:
+            for u in range(group.shape[0]):
+                if t_desc[x, u] & group[u] & joins[u] != 0:
+                    delay = True
+                    break
+        hi += (t_h[x] if delay else rows) * t_row[x]
     return lo, hi
 
 
 @njit(cache=True)
 def _price(scheme: int, data: tuple, group: np.ndarray, beta: int, keys: np.ndarray,
-           kstamp: np.ndarray, counters: np.ndarray, scratch: np.ndarray) -> tuple[int, int, int]:
+           kstamp: np.ndarray, counters: np.ndarray, scratch: np.ndarray,
+           joins: np.ndarray) -> tuple[int, int, int]:
     """(memo slot, buffer lower bound, F_D or -1 or ``UNPRICED``) of ``group``, from the
     memo when it holds it. A memo row is the group's words, then the bound and the price.
     Under LBDF the price waits (``UNPRICED``) when :func:`lbdf_bounds` settle the fit."""
@@ -191,7 +199,7 @@ def _price(scheme: int, data: tuple, group: np.ndarray, beta: int, keys: np.ndar
     if scheme == SCHEME_BRR:
         lower, cost = brr_price(data, group, beta)
     else:
-        lower, upper = lbdf_bounds(data, group, scratch)
+        lower, upper = lbdf_bounds(data, group, scratch, joins)
         if lower >= beta:
             cost = -1
         elif upper < beta:
@@ -263,7 +271,7 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                                                   t[T_OUT_SIZE], t[T_WEIGHTS])
     in_start, in_x, in_prod, in_size = t[T_IN_START], t[T_IN_X], t[T_IN_PROD], t[T_IN_SIZE]
     in_r, r_readers, leaving = t[T_IN_R], t[T_R_READERS], t[T_LEAVING]
-    nbr, scratch = t[T_NBR], t[T_SCRATCH]
+    nbr, scratch, joins = t[T_NBR], t[T_SCRATCH], t[T_JOINS]
     words = ideal.shape[0]
     n = preds.shape[0]
     G, ADD, ALW, BAN, OPN, RD = 0, words, 2 * words, 3 * words, 4 * words, 5 * words
@@ -359,7 +367,7 @@ def expand(scheme: int, data: tuple, t: tuple, ideal: np.ndarray, g: int, limit:
                     continue
                 counters[BOUNDED] += 1
                 slot, lower, cost = _price(scheme, data, new, beta, keys, kstamp, counters,
-                                           scratch)
+                                           scratch, joins)
                 if lower >= beta:
                     doomed[w] |= low
                     continue
