@@ -15,7 +15,7 @@ import time
 import numpy as np
 from numba import njit
 
-from ..candidates_grow_kernel import word_hash
+from ..candidates_grow_kernel import _slot
 from ..candidates_rows import CandidateRows
 from ..progress import Deadline
 
@@ -23,43 +23,33 @@ STEPS_PER_CALL = 200_000  # lattice steps (about 5 ms) between two looks at the 
 
 
 @njit(cache=True, nogil=True)
-def _find(keys: np.ndarray, index: np.ndarray, key: np.ndarray) -> int:
-    """The index of the ideal whose words are ``key`` (-1 when none), or the free slot's
-    negative minus 2 (``-2 - slot``) when absent."""
-    words = key.shape[0]
-    mask = keys.shape[0] - 1
-    i = word_hash(key) & mask
-    while True:
-        if index[i] < 0:
-            return -2 - i
-        same = True
-        for u in range(words):
-            if keys[i, u] != key[u]:
-                same = False
-                break
-        if same:
-            return index[i]
-        i = (i + 1) & mask
+def _find(keys: np.ndarray, used: np.ndarray, index: np.ndarray, key: np.ndarray) -> int:
+    """The index of the ideal whose words are ``key``, or ``-2 - slot`` (the free slot it
+    would take) when absent. ``used`` marks the slots taken (1), as the growth's stamps."""
+    slot, present = _slot(keys, used, 1, key)
+    return index[slot] if present else -2 - slot
 
 
 @njit(cache=True, nogil=True)
-def _table(ideals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The hash table (keys, ideal index per slot, -1 free) of the ideals' words."""
+def _table(ideals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hash table of the ideals' words: keys, slots taken, the ideal index per slot."""
     size = 4
     while size < 2 * ideals.shape[0]:
         size *= 2
     keys = np.zeros((size, ideals.shape[1]), dtype=np.int64)
+    used = np.zeros(size, dtype=np.int64)
     index = np.full(size, -1, dtype=np.int64)
     for i in range(ideals.shape[0]):
-        found = _find(keys, index, ideals[i])
-        slot = -2 - found
+        slot = -2 - _find(keys, used, index, ideals[i])
         keys[slot] = ideals[i]
+        used[slot] = 1
         index[slot] = i
-    return keys, index
+    return keys, used, index
 
 
 @njit(cache=True, nogil=True)
-def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np.ndarray,
+def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, used: np.ndarray,
+          index: np.ndarray,
           rows: np.ndarray, offset: int, first: int, budget: int, tails: np.ndarray,
           heads: np.ndarray, cands: np.ndarray, count: np.ndarray, seen: np.ndarray,
           todo: np.ndarray) -> int:
@@ -80,7 +70,7 @@ def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np
             break
         for u in range(words):
             avoid[u] = rows[g, u] | rows[g, 2 * words + u]
-        start = _find(keys, index, rows[g, words:2 * words])
+        start = _find(keys, used, index, rows[g, words:2 * words])
         if start < 0:
             return -1
         stamp = offset + g + 1
@@ -93,7 +83,7 @@ def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np
             i = todo[top]
             for u in range(words):
                 union[u] = ideals[i, u] | rows[g, u]
-            j = _find(keys, index, union)
+            j = _find(keys, used, index, union)
             if j < 0:
                 return -1
             tails[n] = i
@@ -108,7 +98,7 @@ def _link(ideals: np.ndarray, frontiers: np.ndarray, keys: np.ndarray, index: np
                     for u in range(words):
                         union[u] = ideals[i, u]
                     union[w] |= low
-                    j = _find(keys, index, union)
+                    j = _find(keys, used, index, union)
                     if j < 0:
                         return -1
                     if seen[j] != stamp:
@@ -162,7 +152,7 @@ def rows_shortest_path(
     words = cands.words
     ideals = masks_words(list(lattice), words)
     frontiers = masks_words(list(lattice.values()), words)
-    keys, index = _table(ideals)
+    keys, used, index = _table(ideals)
     n_ideals = len(ideals)
     size = max(1024, len(cands) + 2 * n_ideals)
     tails = np.zeros(size, dtype=np.int32)
@@ -175,7 +165,7 @@ def rows_shortest_path(
     for offset, rows in zip(cands.starts(), cands.blocks):
         g = 0
         while g < len(rows):
-            nxt = _link(ideals, frontiers, keys, index, rows, offset, g, STEPS_PER_CALL,
+            nxt = _link(ideals, frontiers, keys, used, index, rows, offset, g, STEPS_PER_CALL,
                         tails, heads, which, count, seen, todo)
             if nxt < 0:
                 raise KeyError("a candidate's ideal is not in the lattice")
