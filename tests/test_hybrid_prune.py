@@ -148,6 +148,7 @@ def test_probe_hands_over_when_auto_lists_the_candidates_fast(monkeypatch) -> No
     probe = handed.details["handover_probe"]
     assert handed.details["handed_over"] is True and probe["complete"] is True
     assert probe["ideals"] == 4_098 and probe["candidates"] <= method.PROBE_CANDIDATES
+    assert probe["compiled_rows"] is True  # 4,098 ideals: grown as auto's path grows them
     assert "candidate groups listed" in handed.details["why"] and "probed after" in (
         handed.details["why"])
     assert "candidate groups listed" in handed.plan.solve.details["why"]  # in the file too
@@ -157,8 +158,11 @@ def test_probe_hands_over_when_auto_lists_the_candidates_fast(monkeypatch) -> No
     kept = solve(problem, Limits(time_limit_s=30), settings=HybridSettings(
         warm_evaluations=20, probe_s=0))
     assert "handed_over" not in kept.details and "handover_probe" not in kept.details
+    # the cap on a list of Python ints (compiled rows have their own, candidate_rows.rows_cap)
+    monkeypatch.setattr(ideals, "USE_COMPILED", False)
     monkeypatch.setattr(method, "PROBE_CANDIDATES", probe["candidates"] - 1)
     over = solve(problem, Limits(time_limit_s=30), settings=settings)
+    assert over.details["handover_probe"]["compiled_rows"] is False
     assert "handed_over" not in over.details and over.details["handover_probe"]["complete"]
     assert over.details["why"].startswith("hybrid: edge model")
 

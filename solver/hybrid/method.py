@@ -12,19 +12,21 @@ Steps (``docs/hybrid.md``):
    also the edges the ``--repair`` explainer cuts in each such pair's hull
    (:mod:`.aggressive`; not proven: the plan is FEASIBLE, never OPTIMAL, its bound the
    whole-problem one).
-4. The cut loop (:mod:`.rounds`) over the edge model (:mod:`.edge_model`), hinted with the
-   best plan so far, until the master proves a plan optimal or the time runs out. At
-   ``PROBE_AFTER_SHARE`` of the time limit the loop pauses for the hand-over probe: auto's
-   own enumeration, for ``PROBE_SHARE`` of the limit (at most ``probe_s``). When it lists
-   every candidate group (at most ``PROBE_CANDIDATES``) of a graph with at most
-   ``auto.AUTO_IDEAL_CAP`` ideals, auto's shortest path over the ideals runs on them and
-   its optimum is the answer ("handed over"): the graphs auto proves in seconds. With more
-   ideals (wide and cell nets), the complete list goes to price and branch
+4. The hand-over probe: auto's own enumeration of the candidate groups. On a graph with at
+   most ``auto.AUTO_IDEAL_CAP`` ideals it runs first, right after the greedy plan and the
+   plan of runs, for ``PROBE_SHARE`` of the limit (at most ``probe_s``), compiled on two
+   threads (``candidate_rows``) where the kernel applies: when it lists every group, auto's
+   shortest path over the ideals runs on them and its optimum is the answer ("handed
+   over"; since 2026-12-03 auto proves the hard zoo rows in 3-8 s, so the hybrid's own
+   steps before it were only a delay there). With more ideals (wide and cell nets) it runs
+   after the first rounds of step 5, at ``PROBE_AFTER_SHARE`` of the limit, for
+   ``PROBE_MANY_SHARE``; a complete list goes to price and branch
    (``solver/exact/price_fixing.py``: the LP bound over every group, reduced-cost fixing
    against the hybrid's best plan, CP-SAT over the columns kept) for the rest of the
-   time: exact, its bound valid for the whole problem. After the first rounds, so that the
-   hard graphs, where the probe fails, have the hybrid's first plans as soon as before.
-5. The answer: the best valid plan from any step; the bound is the larger of the master's
+   time: exact, its bound valid for the whole problem.
+5. The cut loop (:mod:`.rounds`) over the edge model (:mod:`.edge_model`), hinted with the
+   best plan so far, until the master proves a plan optimal or the time runs out.
+6. The answer: the best valid plan from any step; the bound is the larger of the master's
    (a relaxation, valid for the whole problem when the pruning is safe),
    ``bounds.whole_problem_bound``, the multicut bound (``multicut_bound.py``, over the
    safe pairs, computed after the probe in a thread beside the cut loop) and price and
@@ -46,10 +48,15 @@ from .rounds import RoundStats, run_rounds
 
 Prune = Literal["safe", "aggressive"]
 WARM_SHARE = 0.1  # of the time limit, at most, for the warm-start search
-PROBE_SHARE = 0.3  # of the time limit, at most, for the hand-over probe (auto's enumeration)
-PROBE_MAX_S = 10.0  # and never longer (also without a time limit)
-# more: not handed over. A memory guard: compiled growth lists ~300,000 groups/s, so the
-# probe's 10 s lists about 3 M at most, and auto's path over 1.3 M took ~4 s (2026-12-03).
+# of the time limit, at most, for the few-ideals probe (auto's enumeration), and never
+# longer (also without a time limit). It runs first: on the zoo's hard rows the list takes
+# 2-7 s and auto's path 1-2 s more (benchmarks/results/exact_speed.md, 2026-12-03);
+# inception_v3 BRR 2 MB (7.1 M groups) about 20 s. Where it fails, the hybrid's own steps
+# start that much later.
+PROBE_SHARE = 0.5
+PROBE_MAX_S = 30.0
+# more groups as Python ints (no compiled rows): not handed over, a memory guard (rows
+# have their own cap, candidate_rows.rows_cap).
 PROBE_CANDIDATES = 3_000_000
 # A graph with more ideals than auto.AUTO_IDEAL_CAP: a complete list goes to price and
 # branch (exact; an LP bound over every group), so the listing may take longer. Measured
@@ -145,29 +152,41 @@ class _Listed:
 
 
 def _probe(problem: Problem, limits: Limits, deadline: Deadline, budget: float,
-           many_budget: float, noted: dict[str, Any]) -> _Listed:
+           many_budget: float, noted: dict[str, Any],
+           counted: tuple[dict[int, int], bool] | None = None) -> _Listed:
     """The probe: ``auto``'s own enumeration of the candidate groups for at most ``budget``
     seconds (``many_budget`` when there are more than ``auto.AUTO_IDEAL_CAP`` ideals),
     after counting the ideals up to that cap. ``noted["handover_probe"]`` records what it
-    saw. The caller decides what a complete list is for (:meth:`_Hybrid._probe`)."""
+    saw. The caller decides what a complete list is for (:meth:`_Hybrid._probe`).
+    ``counted``: the ideals already listed up to that cap (lattice, complete). With few
+    ideals the groups are grown as auto's path grows them: compiled rows on two threads
+    where the kernel applies (:mod:`..candidates_rows`)."""
     import time
 
     from fuseplan.models.lattice import ideal_lattice
 
     from ..candidates import enumerate_candidates
+    from ..candidates_rows import CandidateRows, enumerate_rows, growth_threads
     from ..exact import auto
+    from ..exact.ideals import use_rows
 
     started = time.perf_counter()
-    lattice, complete = ideal_lattice(problem.graph, auto.AUTO_IDEAL_CAP, deadline.expired)
+    lattice, complete = counted or ideal_lattice(problem.graph, auto.AUTO_IDEAL_CAP,
+                                                 deadline.expired)
     ideals = len(lattice) if complete else f"more than {auto.AUTO_IDEAL_CAP:,}"
     budget = budget if complete else many_budget
     sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=limits.stop))
-    found = enumerate_candidates(problem, sub, workers=limits.workers)
+    found: Any = None
+    if complete and use_rows(problem, lattice):
+        found = enumerate_rows(problem, sub, threads=growth_threads(limits.workers))
+    if found is None:
+        found = enumerate_candidates(problem, sub, workers=limits.workers)
     seconds = time.perf_counter() - started
+    rows = isinstance(found, CandidateRows)
     noted["handover_probe"] = {"ideals": ideals, "candidates": len(found),
                                "complete": found.complete, "seconds": round(seconds, 4),
-                               "budget_s": round(budget, 4)}
-    listed = found.complete and len(found) <= PROBE_CANDIDATES
+                               "budget_s": round(budget, 4), "compiled_rows": rows}
+    listed = found.complete and (rows or len(found) <= PROBE_CANDIDATES)
     return _Listed(lattice if complete else None, found if listed else None)
 
 
@@ -185,9 +204,8 @@ def _handed_to_ideals(problem: Problem, limits: Limits, deadline: Deadline,
         return None
     probe = noted["handover_probe"]
     why = (f"hybrid: {len(listed.lattice):,} ideals, {probe['candidates']:,} candidate groups "
-           f"listed in {probe['seconds']:.1f} s (at most {PROBE_CANDIDATES:,} within "
-           f"{probe['budget_s']:.1f} s): handed over to auto's exact shortest path over the "
-           "ideals, on the groups listed")
+           f"listed in {probe['seconds']:.1f} s (within {probe['budget_s']:.1f} s): handed "
+           "over to auto's exact shortest path over the ideals, on the groups listed")
     return why, result
 
 
@@ -211,6 +229,8 @@ class _Hybrid:
         self.handed: SolveResult | None = None  # auto's answer, when the probe handed over
         self.multicut = 0  # the multicut bound, once computed (0: none)
         self.priced_bound = 0  # price and branch's bound, once computed (0: none)
+        self.probed = False  # the hand-over probe ran (it runs once)
+        self.counted: tuple[dict[int, int], bool] | None = None  # ideals, up to auto's cap
 
     def offer(self, groups: list[int], origin: str) -> int:
         """Keeps a valid plan when it is the cheapest so far; returns the best cost."""
@@ -233,6 +253,8 @@ class _Hybrid:
         started = time.perf_counter()
         self._runs()
         self.details["runs_s"] = round(time.perf_counter() - started, 4)
+        if self._probe_first() and self.handed is not None:
+            return self.handed
         self._warm_start()
         stats = RoundStats()
         reason = self._model_loop(stats)
@@ -323,11 +345,27 @@ class _Hybrid:
             return f"CP-SAT gave no plan in time ({stats.last_status or 'not run'})"
         return ""
 
+    def _probe_first(self) -> bool:
+        """The probe before the hybrid's own steps, on a graph of at most
+        ``auto.AUTO_IDEAL_CAP`` ideals (module docstring, step 4); True when auto's answer
+        stands. The ideals counted are kept for the later probe of a larger graph."""
+        from fuseplan.models.lattice import ideal_lattice
+
+        from ..exact import auto
+
+        if not self.settings.handover or self.settings.probe_s <= 0:
+            return False
+        self.counted = ideal_lattice(self.problem.graph, auto.AUTO_IDEAL_CAP,
+                                     self.deadline.expired)
+        if not self.counted[1] or self.deadline.expired():
+            return False  # many ideals: the probe comes after the first rounds
+        return self._probe()
+
     def _probe_at(self) -> float | None:
         """When the hand-over probe runs (seconds since the start), or None: not asked for,
-        or no time for it."""
+        run already, or no time for it."""
         limit = self.limits.time_limit_s
-        if not self.settings.handover or self.settings.probe_s <= 0:
+        if not self.settings.handover or self.settings.probe_s <= 0 or self.probed:
             return None
         at = PROBE_AFTER_S if limit is None else PROBE_AFTER_SHARE * limit
         return at if limit is None or at + self._probe_budget() < limit else None
@@ -349,7 +387,9 @@ class _Hybrid:
             budget, many = min(budget, remaining), min(many, remaining)
         noted: dict[str, Any] = {}
         started = self.deadline.elapsed()
-        listed = _probe(self.problem, self.limits, self.deadline, budget, many, noted)
+        self.probed = True
+        listed = _probe(self.problem, self.limits, self.deadline, budget, many, noted,
+                        self.counted)
         self.details.update(noted)
         if listed.found is None:
             return False
