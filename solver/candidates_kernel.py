@@ -163,13 +163,9 @@ def kernel_grower(problem: Problem, prune: bool, private: bool = False) -> Kerne
     with its own copy of the pricing scratch arrays (one per thread)."""
     if not prune:
         return None
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return None
-    from fuseplan.models.cost.kernel_data import model_kernel
+    from fuseplan.models.cost.kernel_data import compiled_kernel
 
-    found = model_kernel(problem.model)
+    found = compiled_kernel(problem.model)
     if found is None:
         return None
     scheme, data = found

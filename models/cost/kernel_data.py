@@ -140,6 +140,15 @@ def kernel_data(tables: GraphTables, b: int) -> KernelData | None:
     return KernelData(arrays, words)
 
 
+def compiled_kernel(model: object) -> tuple[str, KernelData] | None:
+    """:func:`model_kernel` when numba can be imported, else None (the Python paths run)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    return model_kernel(model)
+
+
 def model_kernel(model: object) -> tuple[str, KernelData] | None:
     """("brr" or "lbdf", the kernels' arrays) when ``model`` is the built-in BRR or LBDF
     model (a barrier wrapper around one included: enumeration never grows into barriers),

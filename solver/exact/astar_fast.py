@@ -194,13 +194,9 @@ def _read_entries(problem: Problem) -> dict[int, int]:
 def kernel_arcs(problem: Problem, estimate: Estimate) -> KernelArcs | None:
     """The compiled arcs for ``problem``, or None when the kernel does not apply (numba
     missing, another cost model, numbers beyond int64)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return None
-    from fuseplan.models.cost.kernel_data import model_kernel
+    from fuseplan.models.cost.kernel_data import compiled_kernel
 
-    found = model_kernel(problem.model)
+    found = compiled_kernel(problem.model)
     if found is None:
         return None
     scheme, data = found
