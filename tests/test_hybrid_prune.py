@@ -176,3 +176,36 @@ def test_why_says_pruned_aggressively() -> None:
         handover=False, warm_evaluations=20, prune="aggressive", use_cpsat=False))
     assert no_model.details["pruning"]["pairs"] == 0 and no_model.status == "FEASIBLE"
     assert "pruned aggressively: 0 unproven pair(s)" in no_model.details["why"]
+
+
+def test_probe_runs_astar_where_auto_would() -> None:
+    """Large buffer on a few-ideals graph: the plan of consecutive runs is within 10 % of
+    A*'s estimate, so auto runs A* (not the walk over every group), and the probe does too."""
+    from fuseplan.solver.exact import ideals
+
+    graph = _six_branches()
+    problem = make_problem(graph, make_cost_model("lbdf", graph, 1), 3_000)
+    optimum = ideals.solve(problem, Limits()).objective_bytes
+    handed = solve(problem, Limits(time_limit_s=30), settings=HybridSettings(warm_evaluations=20))
+    probe = handed.details["handover_probe"]
+    assert handed.details["handed_over"] is True
+    assert probe["method"] == "astar" and probe["status"] == "OPTIMAL"
+    assert "handed over to auto's A*" in handed.details["why"]
+    assert handed.status == "OPTIMAL" and handed.objective_bytes == optimum
+    check_plan(handed.plan, graph, problem.model)
+
+
+def test_astar_probe_cut_short_leaves_the_hybrid_its_time(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from fuseplan.solver.exact import astar
+
+    graph = _six_branches()
+    problem = make_problem(graph, make_cost_model("brr", graph, 1), 2_500)
+    # runs 2,672 B, A*'s estimate 816 B: "near" only with a wider rule, and far from proven
+    monkeypatch.setattr(astar, "PASSES_WITHIN", 3.0)
+    result = solve(problem, Limits(time_limit_s=5), settings=HybridSettings(
+        warm_evaluations=20, probe_s=1e-9))
+    probe = result.details["handover_probe"]
+    assert probe["method"] == "astar" and probe["status"] != "OPTIMAL"
+    assert "handed_over" not in result.details and "candidates" not in probe  # no listing
+    assert result.status in ("OPTIMAL", "FEASIBLE") and result.plan is not None
+    check_plan(result.plan, graph, problem.model)

@@ -18,7 +18,8 @@ Steps (``docs/hybrid.md``):
    threads (``candidate_rows``) where the kernel applies: when it lists every group, auto's
    shortest path over the ideals runs on them and its optimum is the answer ("handed
    over"; since 2026-12-03 auto proves the hard zoo rows in 3-8 s, so the hybrid's own
-   steps before it were only a delay there). With more ideals (wide and cell nets) it runs
+   steps before it were only a delay there). Where auto would run A* instead (its plan of
+   consecutive runs within 10 % of A*'s estimate), the probe runs A* for that budget. With more ideals (wide and cell nets) it runs
    after the first rounds of step 5, at ``PROBE_AFTER_SHARE`` of the limit, for
    ``PROBE_MANY_SHARE``; a complete list goes to price and branch
    (``solver/exact/price_fixing.py``: the LP bound over every group, reduced-cost fixing
@@ -359,7 +360,47 @@ class _Hybrid:
                                      self.deadline.expired)
         if not self.counted[1] or self.deadline.expired():
             return False  # many ideals: the probe comes after the first rounds
-        return self._probe()
+        if self._astar_first():
+            return True
+        return not self.probed and self._probe()  # (A* tried and cut short: no listing)
+
+    def _astar_first(self) -> bool:
+        """auto's other path on a few-ideals graph: when its plan of consecutive runs is
+        within 10 % of A*'s estimate (the large-buffer regime, ``astar.near_its_estimate``),
+        auto runs A*, not the walk over every group, and so does the probe: A* for the
+        probe's budget. True when it proved the optimum (handed over); otherwise its plan is
+        offered and the hybrid goes on (the listing probe is not run: auto would not)."""
+        from ..exact import astar
+
+        budget = self._probe_budget()
+        remaining = self.deadline.remaining()
+        if remaining is not None:
+            budget = min(budget, remaining)
+        sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=self.limits.stop))
+        search = astar.prepare(self.problem, sub)  # its walk stops at the probe's budget
+        near, upper, start = astar.near_its_estimate(search)
+        if not near:
+            return False
+        started = self.deadline.elapsed()
+        self.probed = True
+        result = astar.solve(self.problem, self.limits, deadline=self.deadline, search=search,
+                             why="auto's method for this graph")
+        noted = {"handover_probe": {"ideals": len(self.counted[0]) if self.counted else None,
+                                    "method": "astar", "status": result.status,
+                                    "seconds": round(self.deadline.elapsed() - started, 4),
+                                    "budget_s": round(budget, 4)}}
+        self.details.update(noted)
+        if result.status == "OPTIMAL":
+            why = (f"hybrid: {len(self.counted[0]) if self.counted else 0:,} ideals; the plan of "
+                   f"consecutive runs ({upper:,} B) is within "
+                   f"{100 * astar.PASSES_WITHIN:.0f} % of A*'s estimate ({start:,} B): handed "
+                   f"over to auto's A* over the ideals, proven within {budget:.1f} s")
+            self.handed = _handed(result, f"{why} (probed after {started:.1f} s of the hybrid, "
+                                  f"its best plan {self.best_cost:,} B)", noted)
+            return True
+        if result.groups:
+            self.offer(list(result.groups), "A* over ideals (the probe, cut short)")
+        return False
 
     def _probe_at(self) -> float | None:
         """When the hand-over probe runs (seconds since the start), or None: not asked for,
