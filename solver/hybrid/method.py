@@ -15,7 +15,7 @@ Steps (``docs/hybrid.md``):
 4. The hand-over probe: auto's own enumeration of the candidate groups. On a graph with at
    most ``auto.AUTO_IDEAL_CAP`` ideals it runs first, right after the greedy plan and the
    plan of runs, for ``PROBE_SHARE`` of the limit (at most ``probe_s``), compiled on two
-   threads (``candidate_rows``) where the kernel applies: when it lists every group, auto's
+   threads (``candidates_rows``) where the kernel applies: when it lists every group, auto's
    shortest path over the ideals runs on them and its optimum is the answer ("handed
    over"; since 2026-12-03 auto proves the hard zoo rows in 3-8 s, so the hybrid's own
    steps before it were only a delay there). Where auto would run A* instead (its plan of
