@@ -57,7 +57,7 @@ WARM_SHARE = 0.1  # of the time limit, at most, for the warm-start search
 PROBE_SHARE = 0.5
 PROBE_MAX_S = 30.0
 # more groups as Python ints (no compiled rows): not handed over, a memory guard (rows
-# have their own cap, candidate_rows.rows_cap).
+# have their own cap, candidates_rows.rows_cap).
 PROBE_CANDIDATES = 3_000_000
 # A graph with more ideals than auto.AUTO_IDEAL_CAP: a complete list goes to price and
 # branch (exact; an LP bound over every group), so the listing may take longer. Measured
