@@ -376,11 +376,11 @@ class _Hybrid:
         remaining = self.deadline.remaining()
         if remaining is not None:
             budget = min(budget, remaining)
-        sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=self.limits.stop))
-        search = astar.prepare(self.problem, sub)  # its walk stops at the probe's budget
-        near, upper, start = astar.near_its_estimate(search)
+        near, upper, start = astar.near_its_estimate(astar.prepare(self.problem, self.deadline))
         if not near:
             return False
+        sub = Deadline(Limits(time_limit_s=max(budget, 1e-3), stop=self.limits.stop))
+        search = astar.prepare(self.problem, sub)  # its walk stops at the probe's budget
         started = self.deadline.elapsed()
         self.probed = True
         result = astar.solve(self.problem, self.limits, deadline=self.deadline, search=search,
