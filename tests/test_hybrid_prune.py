@@ -202,7 +202,7 @@ def test_astar_probe_cut_short_leaves_the_hybrid_its_time(monkeypatch) -> None: 
     problem = make_problem(graph, make_cost_model("brr", graph, 1), 2_500)
     # runs 2,672 B, A*'s estimate 816 B: "near" only with a wider rule, and far from proven
     monkeypatch.setattr(astar, "PASSES_WITHIN", 3.0)
-    result = solve(problem, Limits(time_limit_s=5), settings=HybridSettings(
+    result = solve(problem, Limits(time_limit_s=2), settings=HybridSettings(
         warm_evaluations=20, probe_s=1e-9))
     probe = result.details["handover_probe"]
     assert probe["method"] == "astar" and probe["status"] != "OPTIMAL"
